@@ -1,0 +1,12 @@
+"""feature tab (being written)."""
+
+from __future__ import annotations
+
+from .common import planned
+
+CSS = ""
+
+
+def build() -> None:
+    """Layout of the tab."""
+    planned("feature", "Being written.")
