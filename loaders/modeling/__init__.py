@@ -1,0 +1,1 @@
+"""Model loading shared by every family: `base.PreTrainedModel`, weight files, outputs, Auto classes."""
