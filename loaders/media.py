@@ -197,7 +197,9 @@ def _clock(seconds: float) -> str:
 
 
 def _reason(e: Exception) -> str:
-    text = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+    # libsndfile's message starts with "Error opening '<server path>': "; keep only the cause.
+    text = getattr(e, "error_string", None) or str(e).strip()
+    text = text.splitlines()[0] if text else type(e).__name__
     return text if len(text) <= 100 else text[:97] + "..."
 
 
