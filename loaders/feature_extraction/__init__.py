@@ -56,3 +56,21 @@ Image processors (ViT, CLIP, ConvNeXt, DeiT, BEiT, LayoutLMv2)::
     ip.describe() -> {"class", "do_resize", "size", "resample" (name), "do_center_crop", "crop_size",
                       "do_rescale", "rescale_factor", "do_normalize", "image_mean", "image_std", ...}
     ip.unnormalize(pixel_values_chw) -> np.ndarray (H, W, 3) uint8: the tensor shown back as an image
+
+Both also offer `to_dict()` (settings as the JSON would hold them) and `.config` (the dataclass).
+`load_preprocessor(checkpoint)` returns whichever of the two the checkpoint has (audio first).
+"""
+
+from __future__ import annotations
+
+
+def __getattr__(name: str):
+    # auto.py imports only light modules; numpy/torch/PIL load when a class is built or called.
+    if name in ("AutoFeatureExtractor", "AutoImageProcessor", "load_preprocessor"):
+        from . import auto
+
+        return getattr(auto, name)
+    raise AttributeError(f"module 'loaders.feature_extraction' has no attribute {name!r}")
+
+
+__all__ = ["AutoFeatureExtractor", "AutoImageProcessor", "load_preprocessor"]
