@@ -10,6 +10,7 @@ fields = config.json keys) and model classes subclassing `PreTrainedModel`:
         base_model_prefix = "bert"            # attribute name of the base model inside head classes
         key_renames = [(r"^old\\.name", "new.name")]      # regex → replacement, applied to checkpoint keys
         ignored_keys = {r"position_ids$": "an old buffer, recomputed"}   # checkpoint keys dropped on purpose
+        unexpected_reasons = {r"^cls\\.seq_relationship\\.": "the pre-training next-sentence head"}  # explain, still report
         tied_weights = {"cls.predictions.decoder.weight": "bert.embeddings.word_embeddings.weight"}
 
     class BertModel(BertPreTrainedModel):
@@ -29,6 +30,9 @@ Rules the loader relies on:
 - `_init_weights(module)` initialises one module's parameters (default: normal(0,
   initializer_range) for Linear/Embedding, zero bias and padding row, LayerNorm 1/0). Families
   override it for other modules (RMSNorm: ones). It is only ever applied to missing parameters.
+- `ignored_keys` are dropped silently (not reported as unexpected, as transformers'
+  `_keys_to_ignore_on_load_unexpected`); `unexpected_reasons` only explain keys that stay
+  unexpected (reported like transformers does) in plain words for the UI.
 - `tied_weights` target → source: when `config.tie_word_embeddings` (default true) the target
   parameter becomes the source parameter (one tensor), so a checkpoint without it is not "missing".
 - The legacy names `.gamma`/`.beta` → `.weight`/`.bias` are renamed for every family.
@@ -110,6 +114,7 @@ class PreTrainedModel(nn.Module):
     base_model_prefix: ClassVar[str] = ""
     key_renames: ClassVar[list[tuple[str, str]]] = []
     ignored_keys: ClassVar[dict[str, str]] = {}
+    unexpected_reasons: ClassVar[dict[str, str]] = {}
     tied_weights: ClassVar[dict[str, str]] = {}
 
     def __init__(self, config: PretrainedConfig):
@@ -274,6 +279,9 @@ class PreTrainedModel(nn.Module):
         return key
 
     def _why_unexpected(self, key: str) -> str:
+        reason = next((why for p, why in self.unexpected_reasons.items() if re.search(p, key)), None)
+        if reason is not None:
+            return reason
         prefix = self.base_model_prefix
         if prefix and not hasattr(self, prefix) and not key.startswith(prefix + "."):
             return f"belongs to a task head; {type(self).__name__} is the bare model without one"
