@@ -1,0 +1,1 @@
+"""Our model families, one file each (config, modules, heads); imported only when a model is built."""
