@@ -18,7 +18,7 @@ from ..batch import BatchFeature
 from ..errors import FeatureExtractionError, InputError
 from ..trace import Trace
 from . import image_ops as ops
-from .base import PREPROCESSOR_FILE, Preprocessor, build_config
+from .base import Preprocessor, build_config
 from .image_ops import StepResult
 
 NOT_SETTINGS = {"return_tensors", "data_format", "input_data_format", "device", "disable_grouping"}
@@ -72,11 +72,11 @@ class ImageProcessor(Preprocessor):
             changes["size"] = ops.size_dict(config.size, config.default_to_square)
             if trace is not None and not isinstance(config.size, dict):
                 rule = "default_to_square" if config.default_to_square else "default_to_square = false: shortest edge"
-                trace.add(PREPROCESSOR_FILE, f"legacy size → {changes['size']} ({rule})", "size", config.size)
+                trace.add("settings", f"legacy size → {changes['size']} ({rule})", "size", config.size)
         if config.crop_size is not None:
             changes["crop_size"] = ops.size_dict(config.crop_size, True, "crop_size")
             if trace is not None and not isinstance(config.crop_size, dict):
-                trace.add(PREPROCESSOR_FILE, f"legacy crop_size → {changes['crop_size']}", "crop_size",
+                trace.add("settings", f"legacy crop_size → {changes['crop_size']}", "crop_size",
                           config.crop_size)
         if config.resample is not None:
             code = getattr(config.resample, "value", config.resample)
@@ -85,7 +85,7 @@ class ImageProcessor(Preprocessor):
                                              f"{ops.RESAMPLE_NAMES}.")
             changes["resample"] = int(code)
             if trace is not None:
-                trace.add(PREPROCESSOR_FILE, f"Pillow filter: {ops.RESAMPLE_NAMES[int(code)]}", "resample", code)
+                trace.add("settings", f"Pillow filter: {ops.RESAMPLE_NAMES[int(code)]}", "resample", code)
         for key in ("image_mean", "image_std"):
             if isinstance(getattr(config, key), list):
                 changes[key] = tuple(getattr(config, key))
