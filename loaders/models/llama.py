@@ -90,7 +90,7 @@ class LlamaConfig(PretrainedConfig):
 
     def window_of(self, layer: int) -> int | None:
         """The sliding window of `layer` (None = full causal attention)."""
-        return self.sliding_window if self.layer_types[layer] == "sliding_attention" else None
+        return self.sliding_window if self.layer_types[layer] == "sliding_attention" else None  # may be None too
 
     def _rope(self) -> dict[str, Any]:
         """transformers' standardize_rope_params: one dict with rope_type, rope_theta and the scaling keys."""
@@ -104,7 +104,9 @@ class LlamaConfig(PretrainedConfig):
 
     def _layer_types(self) -> list[str]:
         if self.model_type == "qwen2":
-            window = self.sliding_window if self.use_sliding_window else None
+            if not self.use_sliding_window:
+                self.sliding_window = None  # as transformers' Qwen2Config: the window is off unless switched on
+            window = self.sliding_window
             if self.layer_types:
                 return list(self.layer_types)
             first = self.max_window_layers if self.max_window_layers is not None else 0
@@ -149,8 +151,8 @@ class LlamaConfig(PretrainedConfig):
             trace.add("config.json", f"sliding-window attention on layers {windows[0]}–{windows[-1]}",
                       "sliding_window", self.sliding_window)
         elif self.sliding_window is not None:
-            why = "use_sliding_window is false" if self.model_type == "qwen2" else f"{self.model_type} has none"
-            trace.add("config.json", f"sliding window not applied ({why})", "sliding_window", self.sliding_window)
+            trace.add("config.json", f"sliding window not applied ({self.model_type} attends to the whole text)",
+                      "sliding_window", self.sliding_window)
 
 
 # --------------------------------------------------------------------------- rotary position embedding
