@@ -7,11 +7,12 @@ rows (`collect`) and hands them to `tokenizer_view` for the markup.
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass
 
 import gradio as gr
 
-from loaders import DEFAULT_TEXT_CHECKPOINT
+from loaders import DEFAULT_TEXT_CHECKPOINT, Trace
 from loaders.cache import LRUCache
 from loaders.errors import InputError, TokenizerError
 
@@ -90,9 +91,15 @@ def run_side(checkpoint: str, texts: list[str], pairs: list[str] | None, options
     full = _untruncated_lengths(tok, texts, pairs, options)
     side = {"checkpoint": checkpoint.strip(), "facts": facts(tok), "options": asdict(options),
             "rows": collect(tok, enc, texts, pairs, full, options)}
-    traces = [t for t in (getattr(tok, "trace", None), getattr(enc, "trace", None)) if t is not None and len(t)]
+    traces = [_titled(t, checkpoint) for t in (getattr(tok, "trace", None), getattr(enc, "trace", None))
+              if t is not None and len(t)]
     side["trace"] = [step for t in traces for step in t.to_list()]
     return side, traces
+
+
+def _titled(trace: Trace, checkpoint: str) -> Trace:
+    """A copy of a trace whose title names the checkpoint (two sides in compare mode read apart)."""
+    return Trace(f"{trace.title} · {checkpoint.strip()}", list(trace.steps))
 
 
 def _encode(tok, texts, pairs, **kwargs):
@@ -182,7 +189,8 @@ def tokenize(checkpoint: str, text: str, pair: str, batch: bool, add_special_tok
         result["compare"] = side_b
         traces += traces_b
         html_b = view.side_html(side_b)
-    return view.side_html(side_a), html_b, trace_html(*traces), result
+    # JSON-safe for the API: int dict keys (added_tokens) become strings, tuples lists, odd values text
+    return view.side_html(side_a), html_b, trace_html(*traces), json.loads(json.dumps(result, default=str))
 
 
 def _positive(value, name: str, zero: bool = False) -> int | None:
@@ -196,18 +204,21 @@ def _positive(value, name: str, zero: bool = False) -> int | None:
 def build() -> None:
     """Layout of the tab and its events (the button is the `/tokenize` endpoint)."""
     with gr.Row(equal_height=True):
-        ckpt_a = checkpoint_box(scale=4)
-        ckpt_b = checkpoint_box(value="", label="Second checkpoint (compare)", visible=False, scale=4)
-        compare = gr.Checkbox(label="Compare two checkpoints", value=False, scale=1, min_width=170)
+        ckpt_a = checkpoint_box(scale=4, elem_id="ce-tok-ckpt")
+        ckpt_b = checkpoint_box(value="", label="Second checkpoint (compare)", visible=False, scale=4,
+                                elem_id="ce-tok-ckpt-b")
+        compare = gr.Checkbox(label="Compare two checkpoints", value=False, scale=1, min_width=170,
+                              elem_id="ce-tok-compare")
     with gr.Row():
-        text = gr.Textbox(value=DEFAULT_TEXT, label="Text", lines=3, scale=3)
-        pair = gr.Textbox(value="", label="Second text (optional: makes a pair)", lines=3, scale=2)
+        text = gr.Textbox(value=DEFAULT_TEXT, label="Text", lines=3, scale=3, elem_id="ce-tok-text")
+        pair = gr.Textbox(value="", label="Second text (optional: makes a pair)", lines=3, scale=2,
+                          elem_id="ce-tok-pair")
     with gr.Row(elem_classes="ce-tok-options"):
-        batch = gr.Checkbox(label="Batch: one text per line", value=False, min_width=150)
+        batch = gr.Checkbox(label="Batch: one text per line", value=False, min_width=150, elem_id="ce-tok-batch")
         special = gr.Checkbox(label="Add special tokens", value=True, min_width=150)
-        padding = gr.Radio(PADDING, value="none", label="Padding", min_width=240)
+        padding = gr.Radio(PADDING, value="none", label="Padding", min_width=240, elem_id="ce-tok-padding")
         truncation = gr.Dropdown(TRUNCATION, value="none", label="Truncation", min_width=150)
-        max_length = gr.Number(value=None, label="Max length", precision=0, minimum=1, min_width=100)
+        max_length = gr.Number(value=None, label="Max length (0: none)", precision=0, min_width=100)
         stride = gr.Number(value=0, label="Stride", precision=0, minimum=0, min_width=90)
         overflow = gr.Checkbox(label="Return overflowing tokens", value=False, min_width=150)
     run = gr.Button("Tokenize", variant="primary", elem_id="ce-tok-run")

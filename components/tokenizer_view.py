@@ -30,7 +30,7 @@ CSS = """
 .ce-stat b { font-family: ui-monospace, monospace; }
 .ce-stat.warn { background: rgba(245,158,11,.18); color: #92400e; }
 .ce-stat.info { background: rgba(59,130,246,.14); color: #1e40af; }
-.ce-hl { font-size: 1.08em; line-height: 2.1; white-space: pre-wrap; word-break: break-word; margin-bottom: 8px; }
+.ce-hl { font-size: 1.3em; line-height: 2.2; white-space: pre-wrap; word-break: break-word; margin-bottom: 8px; }
 .ce-tk { border-radius: 4px; padding: 2px 1px; margin: 0 1px; box-decoration-break: clone;
   -webkit-box-decoration-break: clone; border-bottom: 2px solid transparent; cursor: default; position: relative; }
 .ce-h0 { background: rgba(59,130,246,.20); border-bottom-color: rgba(59,130,246,.55); }
@@ -55,24 +55,27 @@ CSS = """
 .ce-chip .t { font-family: ui-monospace, monospace; font-size: .85em; white-space: pre; }
 .ce-chip .i { font-family: ui-monospace, monospace; font-size: .72em; opacity: .75; }
 .ce-chip.ce-sp { background: #475569; color: #f8fafc; margin: 0; font-size: 1em; display: inline-flex; }
+.ce-chip.ce-sp .t, .ce-chip.ce-sp .i, .ce-sp { color: #f8fafc; }
+.ce-chip.ce-pad .t, .ce-chip.ce-pad .i, .ce-sp.ce-pad { color: #94a3b8; }
 .ce-chip.ce-pad { background: rgba(148,163,184,.12); color: #94a3b8; border: 1px dashed #94a3b8; }
 .ce-tk.hl, .ce-chip.hl, .ce-sp.hl { outline: 2px solid #f59e0b; outline-offset: 1px; }
 .ce-decode { display: grid; grid-template-columns: max-content 1fr; gap: 3px 10px; font-size: .9em; margin: 4px 0 8px 0; }
-.ce-decode .k { color: var(--body-text-color-subdued, #6b7280); }
+.ce-decode .k { color: var(--body-text-color, #374151); opacity: .75; font-family: ui-monospace, monospace; font-size: .9em; }
 .ce-decode code { white-space: pre-wrap; word-break: break-word; }
 .ce-ok { color: #047857; } .ce-diff { color: #b45309; }
 .ce-table-wrap { max-height: 420px; overflow: auto; border: 1px solid var(--border-color-primary, #e5e7eb); border-radius: 8px; }
 table.ce-tok-table { border-collapse: collapse; width: 100%; font-size: .85em; }
 table.ce-tok-table th { position: sticky; top: 0; background: var(--background-fill-secondary, #f3f4f6); text-align: left;
   padding: 4px 8px; font-weight: 600; z-index: 1; }
-table.ce-tok-table td { padding: 2px 8px; border-top: 1px solid var(--border-color-primary, #eef0f3); }
+.ce-tok-side table.ce-tok-table td, .ce-tok-side table.ce-tok-table th { border: none; white-space: nowrap; }
+.ce-tok-side table.ce-tok-table td { padding: 2px 8px; border-top: 1px solid var(--border-color-primary, #eef0f3); }
 table.ce-tok-table td.m { font-family: ui-monospace, monospace; }
 table.ce-tok-table tr.special td { background: rgba(71,85,105,.08); }
 table.ce-tok-table tr.padded td { color: #9ca3af; font-style: italic;
   background: repeating-linear-gradient(45deg, rgba(148,163,184,.10) 0 6px, transparent 6px 12px); }
 table.ce-tok-table tr.hl td { background: rgba(245,158,11,.25); }
 .ce-facts { display: grid; grid-template-columns: max-content 1fr; gap: 3px 14px; font-size: .9em; }
-.ce-facts .k { color: var(--body-text-color-subdued, #6b7280); }
+.ce-facts .k { color: var(--body-text-color, #374151); opacity: .75; }
 .ce-facts .v { font-family: ui-monospace, monospace; }
 .ce-special-list { display: flex; flex-wrap: wrap; gap: 6px; }
 .ce-special-list .ce-sp { font-size: .85em; }
