@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import gradio as gr
 
-from loaders import DEFAULT_TEXT_CHECKPOINT, inspect_weights
+from loaders import DEFAULT_TEXT_CHECKPOINT, LoaderError, inspect_weights
 
 from . import model_tasks as tasks
 from . import model_views as views
@@ -31,10 +31,15 @@ def devices() -> list[str]:
 
 
 # --------------------------------------------------------------------------------------------- handlers
-@friendly
 def on_checkpoint(checkpoint: str):
-    """Task choices for a checkpoint: what the family supports; the default follows config.architectures."""
-    kinds, default, archs = tasks.task_options(checkpoint)
+    """Task choices for a checkpoint: what the family supports; the default follows config.architectures.
+
+    Quiet on errors (a half-typed path is normal): the note says what is wrong, and Run reports it.
+    """
+    try:
+        kinds, default, archs = tasks.task_options(checkpoint)
+    except LoaderError as e:
+        return gr.update(), f"⚠ {e}"
     choices = [(f"{tasks.TASK_LABELS[k]} ({k})" + (" ← trained as" if k == default and archs else ""), k)
                for k in kinds]
     note = f"config.json architectures: **{archs}**" if archs else "config.json names no architectures."
@@ -98,9 +103,10 @@ def render_summary(s: dict, model) -> str:
     rows = [(name, f"{n:,}", views.pct(n / s["parameters"]) if s["parameters"] else "") for name, n in
             s["per_module"].items()]
     tree = views.module_tree_html(model, type(model).__name__)
-    return (views.kv_html(kv) + "<h4>Parameters per module</h4>" + views.table_html(["module", "parameters", "share"],
-                                                                                     rows, numeric=(1, 2))
-            + f"<details><summary><b>Module tree</b></summary>{tree}</details>")
+    table = views.table_html(["module", "parameters", "share"], rows, numeric=(1, 2))
+    return ("<h3>Summary</h3><div style='display:flex;gap:3em;flex-wrap:wrap'>" + views.kv_html(kv)
+            + f"<div><b>Parameters per module</b> (tied weights counted once){table}</div></div>"
+            + f"<details><summary><b>Module tree</b> (click to open)</summary>{tree}</details>")
 
 
 def render_output(d: dict) -> str:
@@ -135,13 +141,14 @@ def _render_masked(out: dict, d: dict) -> str:
     if not out["masks"]:
         return f"<div class='ce-report notice'>{views.esc(out['note'])}</div>"
     return "".join(views.bar_chart_html([(c["token"], c["probability"]) for c in m["candidates"]],
-                                        f"{out['mask_token']} at token {m['position']}: top candidates", scale=1.0)
+                                        f"{out['mask_token']} at token {m['position']}: top candidates "
+                                        "(bars relative to the first)")
                    for m in out["masks"])
 
 
 def _render_causal(out: dict, d: dict) -> str:
     nxt = views.bar_chart_html([(views.show_token(c["token"]), c["probability"]) for c in out["next_token"]],
-                               "Next-token distribution (top-k)", scale=1.0)
+                               "Next-token distribution (top-k; bars relative to the first)")
     s = out["settings"]
     how = f"{s['strategy']}, {s['max_new_tokens']} new tokens" + (
         f", temperature {s['temperature']}, seed {s['seed']}" if s["do_sample"] else "")
@@ -229,7 +236,7 @@ def _build_run() -> None:
     with gr.Row():
         ckpt = checkpoint_box(DEFAULT_TEXT_CHECKPOINT, elem_id="model-checkpoint", scale=3)
         task = gr.Dropdown(choices=[(f"{tasks.TASK_LABELS[k]} ({k})", k) for k in tasks.TASK_LABELS],
-                           value="AutoModel", label="Task (Auto class)", elem_id="model-task", scale=2)
+                           value="AutoModel", label="Task (Auto class)", elem_id="model-task", scale=3)
         dtype = gr.Dropdown(list(tasks.DTYPES), value="float32", label="dtype", scale=1)
         avail = devices()
         device = gr.Dropdown(avail, value="cpu", label="Device", visible=len(avail) > 1, scale=1)
@@ -264,7 +271,7 @@ def _build_run() -> None:
     task.change(lambda t: gr.update(visible=t == "AutoModelForQuestionAnswering"), task, question)
     inputs = [ckpt, task, dtype, device, text, question, top_k, max_new, sample, temperature, seed]
     run.click(on_run, inputs, [summary, report, output, layer, head, attention, overview, trace, state],
-              api_visibility="private")
+              show_progress_on=[summary], api_visibility="private")
     for slider in (layer, head):
         slider.release(on_attention, [state, layer, head], attention, show_progress="hidden", api_visibility="private")
 

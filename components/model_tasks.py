@@ -157,15 +157,16 @@ def summarize(model) -> dict[str, Any]:
 
 
 def per_module_params(model) -> dict[str, int]:
-    """Parameters of each top-level child; the base model (e.g. `bert`) is opened one level further."""
+    """Parameters per top-level module, the base model (e.g. `bert`) opened one level further.
+
+    Each tensor counts once, under the first module that holds it (a tied decoder counts as embeddings).
+    """
     prefix = getattr(model, "base_model_prefix", "")
     out: dict[str, int] = {}
-    for name, child in model.named_children():
-        pairs = [(f"{name}.{sub}", m) for sub, m in child.named_children()] if name == prefix else [(name, child)]
-        for label, module in pairs:
-            count = sum(p.numel() for p in module.parameters())
-            if count:  # dropout and activation modules hold none
-                out[label] = count
+    for name, p in model.named_parameters():  # duplicates (tied weights) are skipped by torch
+        parts = name.split(".")
+        key = ".".join(parts[:2]) if parts[0] == prefix and len(parts) > 2 else parts[0]
+        out[key] = out.get(key, 0) + p.numel()
     return out
 
 

@@ -43,7 +43,7 @@ CSS = """
 .ce-overview img { image-rendering: pixelated; width: 100%; border: 1px solid #e5e7eb; }
 .ce-answer { background: #fde047; padding: 0.05em 0.2em; border-radius: 3px; font-weight: 600; }
 .ce-kv { font-size: 0.9em; }
-.ce-kv b { display: inline-block; min-width: 11em; }
+.ce-kv b { display: inline-block; min-width: 16em; font-weight: 600; }
 """
 
 
@@ -179,6 +179,7 @@ def heat(v: float) -> str:
 def attention_svg(tokens: Sequence[str], matrix: Sequence[Sequence[float]], title: str = "") -> str:
     """Attention probabilities as an SVG heatmap: rows = query tokens, columns = key tokens."""
     n = min(len(tokens), MAX_MAP_TOKENS)
+    top = max((float(matrix[i][j]) for i in range(n) for j in range(n)), default=0.0)
     cell = 22 if n <= 24 else 14 if n <= 40 else 10
     font = max(7, min(12, cell - 6))
     label = max(len(show_token(t)) for t in tokens[:n]) * font * 0.62 + 8 if n else 0
@@ -194,13 +195,14 @@ def attention_svg(tokens: Sequence[str], matrix: Sequence[Sequence[float]], titl
         for j in range(n):
             v = float(matrix[i][j])
             parts.append(f'<rect x="{label + j * cell:.0f}" y="{label + i * cell:.0f}" width="{cell}" '
-                         f'height="{cell}" fill="{heat(v)}"><title>{esc(tokens[i])} → {esc(tokens[j])}: '
+                         f'height="{cell}" fill="{heat(v ** 0.5)}"><title>{esc(tokens[i])} → {esc(tokens[j])}: '
                          f"{v:.3f}</title></rect>")
     parts.append("</svg>")
     note = f"<div class='ce-kv'>First {n} of {len(tokens)} tokens shown.</div>" if n < len(tokens) else ""
     head = f"<h4>{esc(title)}</h4>" if title else ""
     return (f"{head}<div style='overflow:auto'>{''.join(parts)}</div>{note}"
-            "<div class='ce-kv'>Rows: the token that attends (query). Columns: the token attended to (key).</div>")
+            "<div class='ce-kv'>Rows: the token that attends (query). Columns: the token attended to (key). "
+            f"Colour ∝ √weight (white 0, dark blue 1; largest here {top:.3f}); hover a cell for its value.</div>")
 
 
 def attention_overview_html(attentions, layer_limit: int = 48, head_limit: int = 64) -> str:
@@ -215,7 +217,7 @@ def attention_overview_html(attentions, layer_limit: int = 48, head_limit: int =
         cells.append(f"<span>layer {layer}</span>")
         cells += [f'<img alt="layer {layer} head {h}" title="layer {layer}, head {h}" '
                   f'src="data:image/png;base64,{_png(att[layer, h])}">' for h in range(heads)]
-    return (f"<h4>All heads (rows: layers, columns: heads)</h4>"
+    return (f"<h4>All heads (rows: layers, columns: heads; colour ∝ √weight as in the map above)</h4>"
             f'<div class="ce-overview" style="grid-template-columns:{cols}">{"".join(cells)}</div>')
 
 
@@ -224,7 +226,7 @@ def _png(matrix) -> str:
     import numpy as np
     from PIL import Image
 
-    v = np.clip(np.asarray(matrix, dtype=np.float32), 0.0, 1.0)[..., None]
+    v = np.sqrt(np.clip(np.asarray(matrix, dtype=np.float32), 0.0, 1.0))[..., None]  # same √ scale as the map
     rgb = (np.array([255, 255, 255]) - v * np.array([226, 177, 39])).astype(np.uint8)
     buf = io.BytesIO()
     Image.fromarray(rgb, "RGB").save(buf, format="PNG")
@@ -246,9 +248,8 @@ def loading_report_html(report: dict[str, Any] | None, class_name: str) -> str:
                      f"{next(iter(report['ignored_keys']))}: {next(iter(report['ignored_keys'].values()))}).")
     new = report.get("newly_initialised") or []
     if new:
-        head = (f"⚠ {len(new)} weight(s) of {class_name} are not in the checkpoint and were initialised at random "
-                f"({', '.join(new[:4])}{', …' if len(new) > 4 else ''}). This head is untrained: its outputs are "
-                "random until it is fine-tuned.")
+        head = (f"⚠ Untrained head: {len(new)} weight(s) of {class_name} are not in the checkpoint and were "
+                "initialised at random, so its outputs are random until it is fine-tuned.")
         cls = "ce-report untrained"
     elif report.get("unexpected_keys"):
         head, cls = f"✓ Every weight of {class_name} came from the checkpoint; some checkpoint weights were unused.", \
@@ -256,7 +257,7 @@ def loading_report_html(report: dict[str, Any] | None, class_name: str) -> str:
     else:
         head, cls = f"✓ Every weight of {class_name} came from the checkpoint.", "ce-report"
     lis = "".join(f"<li>{esc(i)}</li>" for i in items)
-    return f'<div class="{cls}"><b>{esc(head)}</b><ul>{lis}</ul></div>'
+    return f'<h3>Loading report</h3><div class="{cls}"><b>{esc(head)}</b><ul>{lis}</ul></div>'
 
 
 def module_tree_html(module, name: str = "model", depth: int = 0, max_depth: int = 6, repeats: int = 1) -> str:

@@ -1,0 +1,83 @@
+"""The Model tab in the real app (headless Chromium): run models, read the views, inspect weights."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import screenshot
+from test_model_tab import save_bert
+
+pytestmark = pytest.mark.browser
+
+
+def open_model_tab(page):
+    page.get_by_role("tab", name="Model", exact=True).click()
+    page.locator("#model-run-button").wait_for()
+
+
+def set_checkpoint(page, elem_id: str, value: str):
+    box = page.locator(f"#{elem_id} input, #{elem_id} textarea").first
+    box.fill(value)
+    box.press("Enter")
+
+
+def test_run_default_minilm(page):
+    open_model_tab(page)
+    page.locator("#model-run-button").click()
+    summary = page.locator("#model-summary")
+    summary.get_by_text("BertModel").first.wait_for()
+    assert "22.7M" in summary.inner_text()
+    report = page.locator("#model-report")
+    assert "Every weight of BertModel came from the checkpoint" in report.inner_text()
+    assert page.locator("#model-attention svg rect").count() > 50
+    assert "Sentence embedding" in page.locator("#model-output").inner_text()
+    screenshot(page, "model_minilm_base")
+
+
+def test_masked_lm_and_classification_from_local_folders(page, tmp_path, minilm_dir):
+    mlm = save_bert(tmp_path / "tiny-mlm", minilm_dir, "BertForMaskedLM")
+    cls = save_bert(tmp_path / "tiny-cls", minilm_dir, "BertForSequenceClassification",
+                    id2label={0: "negative", 1: "neutral", 2: "positive"})
+    open_model_tab(page)
+    set_checkpoint(page, "model-checkpoint", str(mlm))
+    page.get_by_text("config.json architectures").wait_for()
+    page.wait_for_function("document.querySelector('#model-task input').value.includes('masked LM')")
+    page.locator("#model-run-button").click()
+    page.locator("#model-output").get_by_text("top candidates").wait_for()
+    assert "BertForMaskedLM" in page.locator("#model-summary").inner_text()
+    screenshot(page, "model_tiny_mlm")
+
+    set_checkpoint(page, "model-checkpoint", str(cls))
+    page.wait_for_function("document.querySelector('#model-task input').value.includes('sequence classification')")
+    page.locator("#model-run-button").click()
+    page.locator("#model-output").get_by_text("positive").wait_for()
+    assert "Label probabilities" in page.locator("#model-output").inner_text()
+    page.get_by_text("All heads overview").click()
+    page.locator("#model-overview img").first.wait_for()
+    assert page.locator("#model-overview img").count() == 2 * 4
+    screenshot(page, "model_tiny_cls")
+
+
+def test_untrained_head_shows_red_report_and_error_recovers(page, tmp_path):
+    open_model_tab(page)
+    set_checkpoint(page, "model-checkpoint", str(tmp_path / "does-not-exist"))
+    page.locator("#model-run-button").click()
+    page.get_by_text("does not exist").first.wait_for()
+    screenshot(page, "model_error")
+    set_checkpoint(page, "model-checkpoint", "sentence-transformers/all-MiniLM-L6-v2")
+    page.locator("#model-task input").click()
+    page.get_by_role("option", name="masked LM (AutoModelForMaskedLM)").click()
+    page.locator("#model-run-button").click()
+    page.locator("#model-report .untrained").wait_for()
+    assert "random" in page.locator("#model-report").inner_text()
+    screenshot(page, "model_untrained_head")
+
+
+def test_weights_inspector(page):
+    open_model_tab(page)
+    page.get_by_role("tab", name="Weights inspector").click()
+    page.locator("#weights-button").click()
+    out = page.locator("#weights-report")
+    out.get_by_text("encoder.layer.{i} × 6").wait_for()
+    text = out.inner_text()
+    assert "22.7M" in text and "int4" in text and "F32" in text
+    screenshot(page, "model_weights_inspector")
