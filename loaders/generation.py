@@ -140,7 +140,8 @@ def _settings(model, input_ids, given: dict) -> _Settings:
         raise InputError(f"generate(): temperature must be > 0 when sampling, got {temperature}; "
                          "use do_sample=False for greedy decoding.")
     eos = pick("eos_token_id")
-    eos = None if eos is None else torch.tensor([eos] if isinstance(eos, int) else list(eos), device=input_ids.device)
+    eos = [eos] if isinstance(eos, int) else list(eos or [])
+    eos = torch.tensor(eos, device=input_ids.device) if eos else None
     pad = pick("pad_token_id")
     if pad is None and eos is not None:
         pad = int(eos[0])  # transformers: "Setting pad_token_id to eos_token_id" for finished rows
