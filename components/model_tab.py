@@ -235,8 +235,9 @@ def build() -> None:
 def _build_run() -> None:
     with gr.Row():
         ckpt = checkpoint_box(DEFAULT_TEXT_CHECKPOINT, elem_id="model-checkpoint", scale=3)
-        task = gr.Dropdown(choices=[(f"{tasks.TASK_LABELS[k]} ({k})", k) for k in tasks.TASK_LABELS],
-                           value="AutoModel", label="Task (Auto class)", elem_id="model-task", scale=3)
+        kinds, default = tasks.default_checkpoint_tasks(DEFAULT_TEXT_CHECKPOINT)
+        task = gr.Dropdown(choices=[(f"{tasks.TASK_LABELS[k]} ({k})", k) for k in kinds], value=default,
+                           label="Task (Auto class)", elem_id="model-task", scale=3)
         dtype = gr.Dropdown(list(tasks.DTYPES), value="float32", label="dtype", scale=1)
         avail = devices()
         device = gr.Dropdown(avail, value="cpu", label="Device", visible=len(avail) > 1, scale=1)

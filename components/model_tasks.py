@@ -63,9 +63,31 @@ def load_model(checkpoint: str, task: str, dtype: str, device: str = "cpu"):
         raise InputError(f"Unknown task {task!r}; choose one of {', '.join(MODEL_KINDS)}.")
     if dtype not in DTYPES:
         raise InputError(f"dtype {dtype!r} is not offered; choose one of {', '.join(DTYPES)}.")
+    check_device(device)
     auto = getattr(loaders, task)
     return MODELS.get_or_create((checkpoint.strip(), task, dtype, device),
                                 lambda: auto.from_pretrained(checkpoint.strip(), dtype=dtype, device=device))
+
+
+def check_device(device: str) -> None:
+    """cpu always; cuda only when torch sees a GPU."""
+    import torch
+
+    if device == "cpu" or (device == "cuda" and torch.cuda.is_available()):
+        return
+    raise InputError(f"Device {device!r} is not available here; choose cpu"
+                     + (" or cuda." if torch.cuda.is_available() else " (no CUDA GPU on this server)."))
+
+
+def default_checkpoint_tasks(checkpoint: str) -> tuple[list[str], str]:
+    """Tasks for the packaged default checkpoint, read offline at build time; all tasks if it is not installed."""
+    from loaders.hub import packaged_folder
+
+    folder = packaged_folder(checkpoint)
+    if folder is None:
+        return list(MODEL_KINDS), "AutoModel"
+    kinds, default, _ = task_options(str(folder))
+    return kinds, default
 
 
 def load_tokenizer(checkpoint: str):
@@ -81,6 +103,7 @@ def run_model(checkpoint: str, task: str, dtype: str, text: str, question: str =
     """Load, tokenize `text` (QA: `question` + `text` as context), run the head, and describe the result."""
     import torch
 
+    check_device(device)
     if not text or not text.strip():
         raise InputError("The input text is empty; type a sentence to run the model on.")
     if task == "AutoModelForQuestionAnswering" and not (question or "").strip():

@@ -269,3 +269,55 @@ def test_app_registers_the_api_endpoints():
 
     names = {d.api_name for d in build_app().fns.values()}
     assert {"run_model", "inspect_weights"} <= names
+
+
+# --------------------------------------------------------------------------------------------- other families
+def save_family(folder, tokenizer_from, hf_class: str, hf_config: str, **config):
+    """A tiny transformers model of another family, with the tokenizer files of `tokenizer_from`."""
+    import transformers
+
+    torch.manual_seed(0)
+    getattr(transformers, hf_class)(getattr(transformers, hf_config)(**config)).eval().save_pretrained(folder)
+    for f in tokenizer_from.iterdir():
+        if f.name.startswith("tokenizer") or f.name in ("vocab.txt", "special_tokens_map.json"):
+            shutil.copy(f, folder / f.name)
+    return folder
+
+
+def test_llama_causal_lm_in_the_tab(tiny, tmp_path):
+    folder = save_family(tmp_path / "llama", tiny["gpt2"], "LlamaForCausalLM", "LlamaConfig", vocab_size=300,
+                         hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4,
+                         num_key_value_heads=2, max_position_embeddings=128, bos_token_id=0, eos_token_id=0)
+    assert tasks.task_options(str(folder))[1] == "AutoModelForCausalLM"
+    run = tasks.run_model(str(folder), "AutoModelForCausalLM", "float32", "The quick brown", max_new_tokens=6)
+    s = run.data["summary"]
+    assert (s["family"], s["layers"], s["heads"], s["kv_heads"], s["hidden_size"]) == ("llama", 2, 4, 2, 32)
+    ids = torch.tensor([run.data["input_ids"]])
+    ref = transformers_model(folder, "LlamaForCausalLM").generate(ids, max_new_tokens=6, do_sample=False,
+                                                                  pad_token_id=0, eos_token_id=None)
+    steps = run.data["output"]["steps"]
+    assert [st["id"] for st in steps] == ref[0, ids.shape[1]:].tolist()[:len(steps)]
+    assert run.attentions.shape[:2] == (2, 4)  # attention probabilities also from the decoder
+    assert "4 (key/value: 2)" in tab.render_summary(s, run.model)
+
+
+def test_distilbert_summary_reads_its_own_config_keys(tmp_path, minilm_dir):
+    folder = save_family(tmp_path / "distil", minilm_dir, "DistilBertForMaskedLM", "DistilBertConfig", dim=32,
+                         n_layers=2, n_heads=4, hidden_dim=37, max_position_embeddings=64)
+    run = tasks.run_model(str(folder), "AutoModelForMaskedLM", "float32", TEXT)
+    s = run.data["summary"]
+    assert (s["family"], s["layers"], s["heads"], s["hidden_size"]) == ("distilbert", 2, 4, 32)
+    assert run.data["output"]["masks"] and not run.data["loading_report"]["untrained"]
+
+
+# --------------------------------------------------------------------------------------------- devices
+def test_devices_follow_cuda_availability(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert tab.devices() == ["cpu"]
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert tab.devices() == ["cpu", "cuda"]
+
+
+def test_unknown_device_is_refused(tiny):
+    with pytest.raises(gr.Error, match="not available"):
+        tab.on_run(str(tiny["cls"]), "AutoModel", "float32", "tpu", "hi", "", 5, 5, False, 1.0, 0)
