@@ -37,7 +37,7 @@ MAX_AUDIO_SECONDS = float(os.environ.get("CE_MAX_AUDIO_SECONDS") or 300)  # uplo
 _PREPROCESSORS = LRUCache(8)  # checkpoint string -> loaded extractor / image processor, shared and bounded
 
 CSS = view.CSS + """
-#ce-fx-run { min-width: 180px; }
+#ce-fx-run { min-width: 180px; align-self: center; }
 """
 
 
@@ -322,7 +322,7 @@ def build() -> None:
     """Layout of the tab."""
     gr.Markdown("Pick a checkpoint, give it **audio** (upload or microphone) or an **image** (upload or webcam), "
                 "and see each preprocessing step with the `preprocessor_config.json` key behind it.")
-    with gr.Row(equal_height=True):
+    with gr.Row(equal_height=False):
         ckpt = gr.Dropdown(CHOICES, value=DEFAULT_CHECKPOINT, label="Checkpoint (shipped offline copies, a Hub "
                            "repo id or a local folder)", allow_custom_value=True, scale=4, elem_id="ce-fx-ckpt")
         run = gr.Button("Extract features", variant="primary", elem_id="ce-fx-run", scale=1)
@@ -347,7 +347,8 @@ def build() -> None:
 
 
 def _outputs() -> list:
-    image = {"format": "png", "interactive": False, "visible": False, "render": False,
+    # The plots carry their own titles; gradio's label badge would cover them.
+    image = {"format": "png", "interactive": False, "visible": False, "render": False, "show_label": False,
              "buttons": ["download", "fullscreen"]}
     return [
         gr.HTML(view.empty("Click an example above, or upload audio or an image and press Extract features."), elem_id="ce-fx-head",

@@ -1,0 +1,77 @@
+"""The Feature Extractor tab in a real browser: examples and uploads run, plots and shapes appear,
+a bad upload gives a readable message and the page keeps working."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import screenshot
+
+pytestmark = pytest.mark.browser
+
+SAMPLES = Path(__file__).resolve().parent.parent / "assets" / "samples"
+
+
+def _open_tab(page):
+    page.get_by_role("tab", name="Feature Extractor").click()
+    page.locator("#ce-fx-ckpt").wait_for()
+
+
+def _choose_checkpoint(page, name: str):
+    page.locator("#ce-fx-ckpt input").click()
+    page.get_by_role("option", name=name).first.click()
+
+
+def test_whisper_example_shows_spectrogram_and_shape(page):
+    _open_tab(page)
+    page.locator('[data-testid="dataset-cell-0-1"]').click()  # whisper-tiny + speech_16k_mono.wav
+    head = page.locator("#ce-fx-head")
+    head.get_by_text("(1, 80, 3000)").wait_for()
+    assert "WhisperFeatureExtractor" in head.inner_text()
+    spec = page.locator("#ce-fx-spec img")
+    spec.wait_for()
+    assert spec.evaluate("img => img.naturalWidth") >= 1000  # a rendered figure, not a broken image
+    assert page.locator("#ce-fx-waves img").is_visible()
+    details = page.locator("#ce-fx-details").inner_text()
+    assert "chunk_length" in details and "mean" in details
+    assert "preprocessor_config.json" in page.locator("#ce-fx-trace").inner_text()
+    screenshot(page, "features_whisper")
+
+
+def test_stereo_upload_with_wav2vec2(page):
+    _open_tab(page)
+    _choose_checkpoint(page, "wav2vec2-base")
+    page.locator("#ce-fx-audio input[type=file]").set_input_files(str(SAMPLES / "speech_44k_stereo.flac"))
+    page.locator("#ce-fx-run").click()
+    head = page.locator("#ce-fx-head")
+    head.get_by_text("input_values").wait_for()
+    text = head.inner_text()
+    assert "averaged to mono" in text and "44100 Hz → 16000 Hz" in text
+    assert not page.locator("#ce-fx-spec img").is_visible()  # Wav2Vec2's input is the waveform itself
+    screenshot(page, "features_wav2vec2_stereo")
+
+
+def test_photo_upload_with_clip_and_bad_upload(page, tmp_path):
+    _open_tab(page)
+    _choose_checkpoint(page, "clip-vit-base-patch32")
+    page.locator("#ce-fx-image input[type=file]").set_input_files(str(SAMPLES / "grace_hopper.jpg"))
+    page.locator("#ce-fx-run").click()
+    head = page.locator("#ce-fx-head")
+    head.get_by_text("(1, 3, 224, 224)").wait_for()
+    assert "CLIPImageProcessor" in head.inner_text()
+    page.locator("#ce-fx-grid img").wait_for()
+    page.locator("#ce-fx-channels img").wait_for()
+    assert "center_crop" in page.locator("#ce-fx-details").inner_text()
+    screenshot(page, "features_clip_photo")
+
+    fake = tmp_path / "not_a_picture.png"
+    fake.write_text("plain text pretending to be a PNG")
+    page.locator("#ce-fx-image button[aria-label='Remove Image']").click()
+    page.locator("#ce-fx-image input[type=file]").set_input_files(str(fake))
+    page.locator("#ce-fx-run").click()
+    page.get_by_text("is not an image Pillow can read").first.wait_for()
+    screenshot(page, "features_bad_image")
+
+    page.locator('[data-testid="dataset-cell-5-2"]').click()  # CLIP + the drawing: the page still works
+    page.get_by_text("480×300 PNG image").wait_for()
