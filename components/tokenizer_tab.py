@@ -153,7 +153,17 @@ def collect(tok, enc, texts, pairs, full_lengths: list[int], options: Options) -
             "max_length": options.max_length, "stride": options.stride,
             "too_long": limit if limit and options.truncation == "none" and full_lengths[i] > limit else None,
         })
+        rows[-1]["repeated"] = _repeated(rows[-2] if window else None, rows[-1])
     return rows
+
+
+def _repeated(previous: dict | None, row: dict) -> list[int]:
+    """Positions of `row` whose token (same text, same characters) the previous window of the same
+    sample already had: the `stride` overlap between overflow windows."""
+    if previous is None or row["offsets"] is None:
+        return []
+    seen = {(s, tuple(o)) for s, o in zip(previous["sequence_ids"], previous["offsets"]) if s is not None}
+    return [k for k, (s, o) in enumerate(zip(row["sequence_ids"], row["offsets"])) if s is not None and (s, tuple(o)) in seen]
 
 
 def _key(enc, key: str, r: int) -> list | None:

@@ -58,13 +58,14 @@ CSS = """
 .ce-chip.ce-sp .t, .ce-chip.ce-sp .i, .ce-sp { color: #f8fafc; }
 .ce-chip.ce-pad .t, .ce-chip.ce-pad .i, .ce-sp.ce-pad { color: #94a3b8; }
 .ce-chip.ce-pad { background: rgba(148,163,184,.12); color: #94a3b8; border: 1px dashed #94a3b8; }
+.ce-tk.ce-rep, .ce-chip.ce-rep { outline: 2px dashed rgba(37,99,235,.7); outline-offset: -1px; }
 .ce-tk.hl, .ce-chip.hl, .ce-sp.hl { outline: 2px solid #f59e0b; outline-offset: 1px; }
 .ce-decode { display: grid; grid-template-columns: max-content 1fr; gap: 3px 10px; font-size: .9em; margin: 4px 0 8px 0; }
 .ce-decode .k { color: var(--body-text-color, #374151); opacity: .75; font-family: ui-monospace, monospace; font-size: .9em; }
 .ce-decode code { white-space: pre-wrap; word-break: break-word; }
 .ce-ok { color: #047857; } .ce-diff { color: #b45309; }
 .ce-table-wrap { max-height: 420px; overflow: auto; border: 1px solid var(--border-color-primary, #e5e7eb); border-radius: 8px; }
-table.ce-tok-table { border-collapse: collapse; width: 100%; font-size: .85em; }
+.ce-tok-side table.ce-tok-table { border-collapse: collapse; width: 100%; font-size: .85em; border: none; margin: 0; }
 table.ce-tok-table th { position: sticky; top: 0; background: var(--background-fill-secondary, #f3f4f6); text-align: left;
   padding: 4px 8px; font-weight: 600; z-index: 1; }
 .ce-tok-side table.ce-tok-table td, .ce-tok-side table.ce-tok-table th { border: none; white-space: nowrap; }
@@ -80,6 +81,9 @@ table.ce-tok-table tr.hl td { background: rgba(245,158,11,.25); }
 .ce-special-list { display: flex; flex-wrap: wrap; gap: 6px; }
 .ce-special-list .ce-sp { font-size: .85em; }
 .ce-special-list .id { font-family: ui-monospace, monospace; font-size: .85em; opacity: .75; margin-left: 2px; }
+.dark .ce-stat.warn { color: #fcd34d; } .dark .ce-stat.info { color: #93c5fd; }
+.dark .ce-ok { color: #34d399; } .dark .ce-diff { color: #fbbf24; }
+.dark .ce-tok-head .cls { background: #312e81; color: #e0e7ff; }
 .ce-note { color: var(--body-text-color-subdued, #6b7280); font-size: .85em; }
 details.ce-more > summary { cursor: pointer; font-size: .9em; margin: 4px 0; }
 """
@@ -168,6 +172,9 @@ def counts_html(row: dict) -> str:
     if row.get("windows", 1) > 1:
         parts.append(f'<span class="ce-stat info">overflow window <b>{row["window"] + 1}</b> of <b>{row["windows"]}</b>'
                      f' (stride {row.get("stride", 0)})</span>')
+    if row.get("repeated"):
+        parts.append(f'<span class="ce-stat info ce-rep-key"><b>{len(row["repeated"])}</b> tokens repeated from the '
+                     "previous window (dashed)</span>")
     if row.get("too_long"):
         parts.append(f'<span class="ce-stat warn">⚠ longer than model_max_length ({row["too_long"]}): '
                      "a model would fail or cut it</span>")
@@ -176,6 +183,10 @@ def counts_html(row: dict) -> str:
 
 def _at(max_length) -> str:
     return f" (max_length {max_length})" if max_length else ""
+
+
+def _rep(row: dict, k: int) -> str:
+    return " ce-rep" if k in (row.get("repeated") or ()) else ""
 
 
 def _tip(row: dict, k: int) -> str:
@@ -196,7 +207,7 @@ def _kind(row: dict, k: int) -> str:
 
 
 def chip(row: dict, k: int, kind: str, inner: str, hue: int = 0) -> str:
-    cls = {"pad": "ce-sp ce-pad", "special": "ce-sp"}.get(kind, f"ce-tk ce-h{hue}")
+    cls = {"pad": "ce-sp ce-pad", "special": "ce-sp"}.get(kind, f"ce-tk ce-h{hue}") + _rep(row, k)
     return f'<span class="{cls}" data-pos="{k}" data-tip="{esc(_tip(row, k))}">{inner}</span>'
 
 
@@ -206,6 +217,7 @@ def strip_html(row: dict, shown: int) -> str:
     for k in range(shown):
         kind = _kind(row, k)
         cls = {"pad": "ce-chip ce-sp ce-pad", "special": "ce-chip ce-sp"}.get(kind, f"ce-chip ce-h{hue % N_HUES}")
+        cls += _rep(row, k)
         if kind == "content":
             hue += 1
         out.append(f'<span class="{cls}" data-pos="{k}" data-tip="{esc(_tip(row, k))}">'

@@ -204,6 +204,8 @@ def test_overflow_windows_are_listed(minilm_dir):
     assert len(rows) > 1 and {r["windows"] for r in rows} == {len(rows)}
     assert rows[0]["label"] == f"Text · window 1 of {len(rows)}"
     assert rows[1]["input_ids"][1:3] == rows[0]["input_ids"][-3:-1]  # stride 2: windows overlap by 2 tokens
+    assert rows[0]["repeated"] == [] and rows[1]["repeated"] == [1, 2]
+    assert "<b>2</b> tokens repeated from the previous window" in html_a and "ce-rep" in html_a
     assert html_a.count('class="ce-tok-card"') == len(rows) + 1  # + the facts card
 
 
