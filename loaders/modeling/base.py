@@ -66,6 +66,8 @@ from ..hub import Checkpoint
 from ..trace import Trace
 from .weights import TensorStore, find_weights
 
+_INIT_FUNCTIONS = ("normal_", "uniform_", "trunc_normal_", "kaiming_uniform_", "kaiming_normal_", "xavier_uniform_",
+                   "xavier_normal_", "orthogonal_", "constant_", "ones_", "zeros_")
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16, "float64": torch.float64}
 LEGACY_RENAMES = [(r"\.gamma$", ".weight"), (r"\.beta$", ".bias")]  # old TF-era LayerNorm names
 
@@ -176,8 +178,7 @@ class PreTrainedModel(nn.Module):
                     trace: Trace | None = None) -> PreTrainedModel:
         """A model with freshly initialised (random) weights for `config`."""
         torch_dtype = _as_dtype(dtype or "float32")
-        with torch.device("meta"):
-            model = cls(config)
+        model = _build_on_meta(cls, config)
         model.to_empty(device="cpu")
         model.to(torch_dtype)
         model.apply(model._init_weights)
@@ -202,8 +203,7 @@ class PreTrainedModel(nn.Module):
         _note_architectures(cls, config, trace)
         store = TensorStore(find_weights(ckpt, trace))
         torch_dtype = _resolve_dtype(dtype, config, store, trace)
-        with torch.device("meta"):
-            model = cls(config)
+        model = _build_on_meta(cls, config)
         report = model._load(store, torch_dtype, ignore_mismatched_sizes, trace)
         if device is not None and torch.device(device) != torch.device("cpu"):
             model.to(device)
@@ -308,6 +308,31 @@ class PreTrainedModel(nn.Module):
         for module_name, names in owners.items():
             module = self.get_submodule(module_name)
             _init_only(self, module, set(names), dtype)
+
+
+def _skip_meta_init() -> None:
+    """Make torch.nn.init a no-op on meta tensors (it is one anyway, but `normal_` on meta goes through
+    torch's Python reference kernels, whose first use imports torch._dynamo: seconds per process).
+    Real tensors are initialised exactly as before. Installed once, idempotent."""
+    import torch.nn.init as init
+
+    for name in _INIT_FUNCTIONS:
+        original = getattr(init, name)
+        if getattr(original, "_skips_meta", False):
+            continue
+
+        def wrapper(tensor, *args, _original=original, **kwargs):
+            return tensor if tensor.is_meta else _original(tensor, *args, **kwargs)
+
+        wrapper._skips_meta = True
+        setattr(init, name, wrapper)
+
+
+def _build_on_meta(cls: type[PreTrainedModel], config: PretrainedConfig) -> PreTrainedModel:
+    """The model's modules with parameters on the meta device: shapes only, no memory, no init."""
+    _skip_meta_init()
+    with torch.device("meta"):
+        return cls(config)
 
 
 def _init_only(model: PreTrainedModel, module: nn.Module, names: set[str], dtype: torch.dtype) -> None:
