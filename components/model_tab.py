@@ -243,7 +243,8 @@ def _build_run() -> None:
         device = gr.Dropdown(avail, value="cpu", label="Device", visible=len(avail) > 1, scale=1)
     archs = gr.Markdown()
     text = gr.Textbox(DEFAULT_TEXT, label="Input text (question answering: the context)", lines=2, elem_id="model-text")
-    question = gr.Textbox(DEFAULT_QUESTION, label="Question (question answering only)", visible=False, max_lines=1)
+    question = gr.Textbox(DEFAULT_QUESTION, label="Question (question answering only)", visible=False, max_lines=1,
+                          elem_id="model-question")
     with gr.Accordion("Output settings", open=False):
         with gr.Row():
             top_k = gr.Slider(1, 20, value=5, step=1, label="top-k shown")

@@ -14,6 +14,8 @@ from loaders.cache import LRUCache
 from loaders.errors import InputError, UnsupportedModelType
 from loaders.registry import MODEL_KINDS
 
+from .model_views import MAX_MAP_TOKENS
+
 MAX_TOKENS = 256  # inputs are truncated here: attention maps of every head are kept for the page
 MODELS = LRUCache(3)  # (checkpoint, task, dtype, device) → model; shared by every user, so bounded
 TOKENIZERS = LRUCache(4)
@@ -146,13 +148,18 @@ def _report(model) -> dict | None:
 
 
 def _stack_attentions(out):
-    """(layers, heads, n, n) float32 numpy of the first row, or None when the model returned none."""
+    """(layers, heads, n, n) float16 numpy of the first row, or None when the model returned none.
+
+    Only the first MAX_MAP_TOKENS tokens are kept (the maps show no more), so a 32-layer × 32-head
+    model holds 8 MB per page, not hundreds.
+    """
     import torch
 
     atts = out.get("attentions") if hasattr(out, "get") else None
     if not atts:
         return None
-    return torch.stack([a[0].float() for a in atts]).cpu().numpy()
+    n = MAX_MAP_TOKENS
+    return torch.stack([a[0, :, :n, :n].to(torch.float16) for a in atts]).cpu().numpy()
 
 
 # --------------------------------------------------------------------------------------------- summary

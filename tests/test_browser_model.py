@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from conftest import screenshot
-from test_model_tab import save_bert
+from test_model_tab import save_bert, save_gpt2
 
 pytestmark = pytest.mark.browser
 
@@ -72,6 +72,28 @@ def test_untrained_head_shows_red_report_and_error_recovers(page, tmp_path):
     screenshot(page, "model_untrained_head")
 
 
+def test_causal_lm_and_question_answering(page, tmp_path, minilm_dir):
+    gpt2 = save_gpt2(tmp_path / "tiny-gpt2")
+    qa = save_bert(tmp_path / "tiny-qa", minilm_dir, "BertForQuestionAnswering")
+    open_model_tab(page)
+    set_checkpoint(page, "model-checkpoint", str(gpt2))
+    page.wait_for_function("document.querySelector('#model-task input').value.includes('causal LM')")
+    page.locator("#model-text textarea").fill("The quick brown")
+    page.locator("#model-run-button").click()
+    page.locator("#model-output").get_by_text("Continuation").wait_for()
+    assert "Next-token distribution" in page.locator("#model-output").inner_text()
+    screenshot(page, "model_tiny_gpt2")
+
+    set_checkpoint(page, "model-checkpoint", str(qa))
+    page.wait_for_function("document.querySelector('#model-task input').value.includes('question answering')")
+    page.locator("#model-question input, #model-question textarea").first.wait_for()
+    page.locator("#model-text textarea").fill("Ada Lovelace wrote the first program in London.")
+    page.locator("#model-run-button").click()
+    page.locator("#model-output .ce-answer").wait_for()
+    assert "Start position" in page.locator("#model-output").inner_text()
+    screenshot(page, "model_tiny_qa")
+
+
 def test_weights_inspector(page):
     open_model_tab(page)
     page.get_by_role("tab", name="Weights inspector").click()
@@ -81,3 +103,15 @@ def test_weights_inspector(page):
     text = out.inner_text()
     assert "22.7M" in text and "int4" in text and "F32" in text
     screenshot(page, "model_weights_inspector")
+
+
+def test_api_endpoints(app_url):
+    from gradio_client import Client
+
+    client = Client(app_url, verbose=False)
+    data = client.predict("sentence-transformers/all-MiniLM-L6-v2", "AutoModel", "float32", "Hello world", "", 5, 20,
+                          api_name="/run_model")
+    assert data["class"] == "BertModel" and data["output"]["kind"] == "base"
+    assert data["tokens"] == ["[CLS]", "hello", "world", "[SEP]"]
+    weights = client.predict("sentence-transformers/all-MiniLM-L6-v2", api_name="/inspect_weights")
+    assert weights["total_params"] == 22_713_728 and weights["groups"][1]["name"] == "encoder.layer.{i}"
