@@ -20,6 +20,7 @@ from loaders.errors import InputError
 from . import feature_view as view
 from . import plots
 from .common import friendly, trace_html
+from .media_inputs import ImageUpload
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 SAMPLES = ASSETS / "samples"
@@ -39,26 +40,6 @@ _PREPROCESSORS = LRUCache(8)  # checkpoint string -> loaded extractor / image pr
 CSS = view.CSS + """
 #ce-fx-run { min-width: 180px; align-self: center; }
 """
-
-
-def image_input(**kwargs) -> gr.Image:
-    """gr.Image whose uploads reach the handler untouched, as a path.
-
-    gr.Image(type="filepath") opens every upload with Pillow first, so a non-image or a decompression
-    bomb fails inside gradio with no readable message. Decoding (and refusing those with a clear one)
-    is `loaders.media`'s job; a subclass would make gradio write a .pyi stub next to this file, so
-    this one instance's `preprocess` is replaced instead.
-    """
-    component = gr.Image(type="filepath", **kwargs)
-    default = component.preprocess
-
-    def preprocess(payload):
-        if payload is None or not payload.path:
-            return default(payload)  # webcam frames may arrive as data URLs
-        return str(payload.path)
-
-    component.preprocess = preprocess
-    return component
 
 
 # ------------------------------------------------------------------------------------ loading
@@ -286,7 +267,7 @@ def _panels(steps: list, pre, chw) -> list[tuple]:
         h, w = step.shape[:2]
         box = _crop_box(step, crop) if step.name == "resize" else None
         panels.append((f"{step.name}  {w}×{h}\n{', '.join(step.keys) or 'as decoded'}", step.output, box))
-    panels.append((f"tensor shown back  {tuple(int(d) for d in chw.shape)}\nnormalisation undone",
+    panels.append((f"model input {tuple(int(d) for d in chw.shape)}\nshown back: mean/std undone",
                    pre.unnormalize(chw), None))
     return panels
 
@@ -329,13 +310,12 @@ def build() -> None:
     with gr.Row():
         audio = gr.Audio(sources=["upload", "microphone"], type="filepath", label="Audio (for audio checkpoints)",
                          elem_id="ce-fx-audio")
-        image = image_input(sources=["upload", "webcam"], label="Image (for vision checkpoints)",
+        image = ImageUpload(sources=["upload", "webcam"], type="filepath", label="Image (for vision checkpoints)",
                             elem_id="ce-fx-image", height=260)
     outputs = _outputs()  # created first so the examples can run; placed below them
     inputs = [ckpt, audio, image]
-    gr.Examples(_example_rows(), inputs, outputs, fn=extract_features, run_on_click=True, cache_examples=False,
-                label="Examples (shipped checkpoints and samples; click one to run it)", examples_per_page=6,
-                api_visibility="private")
+    examples = gr.Examples(_example_rows(), inputs, label="Examples (shipped checkpoints and samples; click one to "
+                           "run it)", examples_per_page=6, api_visibility="private")
     head, waves, spec, grid, channels, details, trace, result = outputs
     for component in (head, waves, spec, grid, channels, details):
         component.render()
@@ -343,7 +323,10 @@ def build() -> None:
         trace.render()
     with gr.Accordion("JSON: what the /extract_features API returns", open=False):
         result.render()
-    run.click(extract_features, inputs, outputs, api_name="extract_features")
+    # Progress and an error badge on the summary only, not on every plot.
+    run.click(extract_features, inputs, outputs, api_name="extract_features", show_progress_on=[head])
+    examples.load_input_event.then(extract_features, inputs, outputs, show_progress_on=[head],
+                                   api_visibility="private")
 
 
 def _outputs() -> list:

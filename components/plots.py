@@ -182,6 +182,7 @@ def _hz(value: float) -> str:
 # ---------------------------------------------------------------------------------------- images
 # Image panels are composed with Pillow directly: pixels shown as they are, ~100× faster than axes.
 PANEL_H = 240  # display height of each image panel
+MAX_ROW_WIDTH = 1140  # px: wider rows would be cropped by the page's image box
 GAP = 34  # room between panels for the arrow
 TITLE_H = 40
 
@@ -225,10 +226,19 @@ def image_steps(panels: list[tuple[str, object, tuple[int, int, int, int] | None
     """
     from PIL import Image, ImageDraw
 
-    fitted = [(title, *_fit(_as_pil(image)), box) for title, image, box in panels]
-    width = sum(f[1].width for f in fitted) + GAP * (len(fitted) - 1) + 20
-    canvas = Image.new("RGB", (width, PANEL_H + TITLE_H + 12), "white")
-    draw, font, x = ImageDraw.Draw(canvas), _font(13), 10
+    images = [_as_pil(image) for _, image, _ in panels]
+    height = PANEL_H
+    for _ in range(3):  # shrink until the row fits the page's main column
+        fitted = [(title, *_fit(im, height, int(height * 1.5)), box) for (title, _, box), im in zip(panels, images)]
+        width = sum(f[1].width for f in fitted) + GAP * (len(fitted) - 1) + 20
+        if width <= MAX_ROW_WIDTH:
+            break
+        height = int(height * (MAX_ROW_WIDTH - GAP * len(fitted)) / (width - GAP * len(fitted)))
+    font = _font(13)
+    last_title = max(font.getlength(line) for line in fitted[-1][0].splitlines())
+    width += max(0, int(last_title) - fitted[-1][1].width)  # the last title may be wider than its image
+    canvas = Image.new("RGB", (width, height + TITLE_H + 12), "white")
+    draw, x = ImageDraw.Draw(canvas), 10
     for i, (title, image, scale, box) in enumerate(fitted):
         canvas.paste(image.convert("RGBA"), (x, TITLE_H), image.convert("RGBA"))
         draw.multiline_text((x, 2), title, fill="#111827", font=font, spacing=2)
@@ -237,7 +247,7 @@ def image_steps(panels: list[tuple[str, object, tuple[int, int, int, int] | None
             draw.rectangle((x + left, TITLE_H + top, x + right - 1, TITLE_H + bottom - 1), outline=PAD_COLOR, width=3)
         x += image.width
         if i < len(fitted) - 1:
-            mid = TITLE_H + PANEL_H // 2
+            mid = TITLE_H + height // 2
             draw.line((x + 6, mid, x + GAP - 8, mid), fill="#6b7280", width=3)
             draw.polygon([(x + GAP - 6, mid), (x + GAP - 14, mid - 6), (x + GAP - 14, mid + 6)], fill="#6b7280")
             x += GAP

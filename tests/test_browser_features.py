@@ -52,11 +52,9 @@ def test_stereo_upload_with_wav2vec2(page):
     screenshot(page, "features_wav2vec2_stereo")
 
 
-def test_photo_upload_with_clip_and_bad_upload(page, tmp_path):
+def test_photo_example_with_clip_then_bad_upload_then_upload(page, tmp_path):
     _open_tab(page)
-    _choose_checkpoint(page, "clip-vit-base-patch32")
-    page.locator("#ce-fx-image input[type=file]").set_input_files(str(SAMPLES / "grace_hopper.jpg"))
-    page.locator("#ce-fx-run").click()
+    page.locator('[data-testid="dataset-cell-4-2"]').click()  # clip-vit-base-patch32 + grace_hopper.jpg
     head = page.locator("#ce-fx-head")
     head.get_by_text("(1, 3, 224, 224)").wait_for()
     assert "CLIPImageProcessor" in head.inner_text()
@@ -65,13 +63,17 @@ def test_photo_upload_with_clip_and_bad_upload(page, tmp_path):
     assert "center_crop" in page.locator("#ce-fx-details").inner_text()
     screenshot(page, "features_clip_photo")
 
+    # After an example filled the image input, a non-image upload must still reach our decoder.
     fake = tmp_path / "not_a_picture.png"
     fake.write_text("plain text pretending to be a PNG")
     page.locator("#ce-fx-image button[aria-label='Remove Image']").click()
     page.locator("#ce-fx-image input[type=file]").set_input_files(str(fake))
     page.locator("#ce-fx-run").click()
-    page.get_by_text("is not an image Pillow can read").first.wait_for()
-    screenshot(page, "features_bad_image")
+    page.get_by_text("'not_a_picture.png' is not an image Pillow can read").first.wait_for()
+    page.screenshot(path=str(screenshot(page, "features_bad_image")))  # viewport: the message is a toast
 
-    page.locator('[data-testid="dataset-cell-5-2"]').click()  # CLIP + the drawing: the page still works
-    page.get_by_text("480×300 PNG image").wait_for()
+    page.locator("#ce-fx-image button[aria-label='Remove Image']").click()
+    page.locator("#ce-fx-image input[type=file]").set_input_files(str(SAMPLES / "shapes_480x300.png"))
+    page.locator("#ce-fx-run").click()
+    head.get_by_text("480×300 PNG image").wait_for()  # the page keeps working
+    screenshot(page, "features_clip_drawing")
