@@ -325,3 +325,24 @@ def test_loading_report_is_json_ready(tmp_path):
     assert data["untrained"] is True and data["missing_keys"] == ["bert.pooler.dense.bias", "bert.pooler.dense.weight",
                                                                   "classifier.bias", "classifier.weight"]
     assert json.dumps(model.trace.to_list())
+
+
+def test_bert_base_uncased_layout(tmp_path):
+    """Like the real bert-base-uncased file: a BertForPreTraining checkpoint with gamma/beta names, the
+    position_ids buffer and the tied decoder weight saved, loaded as masked LM and as classifier."""
+    folder, ref = save(tmp_path, T.BertForPreTraining)
+    tensors = state_dict_of(folder)
+    tensors["cls.predictions.decoder.weight"] = tensors["bert.embeddings.word_embeddings.weight"].clone()
+    tensors["bert.embeddings.position_ids"] = torch.arange(512)[None]
+    legacy = {k.replace("LayerNorm.weight", "LayerNorm.gamma").replace("LayerNorm.bias", "LayerNorm.beta"): v
+              for k, v in tensors.items()}
+    old = write_checkpoint(tmp_path / "bert-base-uncased", legacy, tiny_config(architectures=["BertForMaskedLM"]))
+    ours, info = AutoModelForMaskedLM.from_pretrained(old, output_loading_info=True)
+    assert info == reference(T.AutoModelForMaskedLM, old)[1]
+    assert {k for k in info["unexpected_keys"]} == {"cls.seq_relationship.weight", "cls.seq_relationship.bias",
+                                                     "bert.pooler.dense.weight", "bert.pooler.dense.bias"}
+    assert "next-sentence" in ours.loading_report.unexpected_keys["cls.seq_relationship.weight"]
+    with torch.no_grad():
+        assert max_diff(ours(**ids()).logits, ref(**ids()).prediction_logits) <= 1e-5
+    _, info = AutoModelForSequenceClassification.from_pretrained(old, output_loading_info=True)
+    assert info == reference(T.AutoModelForSequenceClassification, old)[1]
