@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..batch import BatchFeature
+from ..batch import BatchFeature, to_tensor
 from ..errors import InputError
 from ..trace import Trace
 
@@ -28,6 +28,22 @@ class BatchEncoding(BatchFeature):
         if isinstance(key, int):  # transformers: enc[i] is the i-th Encoding
             return self._require_encodings()[key]
         return super().__getitem__(key)
+
+    def convert_to_tensors(self, return_tensors: str | None) -> BatchEncoding:
+        """As BatchFeature's, except that an empty result is int64 (transformers' choice), not float."""
+        if return_tensors is None:
+            return self
+        import numpy as np
+
+        for key, value in self.items():
+            try:
+                array = np.asarray(value)
+            except ValueError:  # ragged rows: to_tensor raises our error with advice
+                array = value
+            if isinstance(array, np.ndarray) and array.size == 0:
+                array = array.astype(np.int64)
+            self[key] = to_tensor(array, return_tensors, key)
+        return self
 
     @property
     def encodings(self) -> list | None:

@@ -149,8 +149,11 @@ class Tokenizer:
             try:
                 encodings = self._backend.encode_batch(batch, add_special_tokens=add_special_tokens,
                                                        is_pretokenized=is_split_into_words)
-            except Exception as e:  # noqa: BLE001 — the Rust side raises plain Exception (e.g. stride too large)
-                raise TokenizerError(f"Tokenizing failed: {e}; check max_length, stride and truncation.") from e
+            except (KeyboardInterrupt, SystemExit):
+                raise
+            except BaseException as e:  # noqa: BLE001 — Rust errors are Exception, Rust panics BaseException
+                reason = str(e).split(" (note")[0]
+                raise TokenizerError(f"Tokenizing failed: {reason}; check max_length, stride and truncation.") from e
         keys = self._keys(return_token_type_ids, return_attention_mask, return_special_tokens_mask,
                           return_offsets_mapping, return_length)
         data, rows = encodings_to_dict(encodings, keys, return_overflowing_tokens)
