@@ -145,14 +145,14 @@ class Tokenizer:
         if padding_side not in (None, "left", "right"):
             raise TokenizerError(f"padding_side={padding_side!r} is not valid; use 'left' or 'right'.")
         with self._lock:
-            self._configure(strat, stride, pad_to_multiple_of, padding_side)
             try:
+                self._configure(strat, stride, pad_to_multiple_of, padding_side)
                 encodings = self._backend.encode_batch(batch, add_special_tokens=add_special_tokens,
                                                        is_pretokenized=is_split_into_words)
             except (KeyboardInterrupt, SystemExit):
                 raise
             except BaseException as e:  # noqa: BLE001 — Rust errors are Exception, Rust panics BaseException
-                reason = str(e).split(" (note")[0]
+                reason = str(e).split(" (note")[0].rstrip(" ,.")
                 raise TokenizerError(f"Tokenizing failed: {reason}; check max_length, stride and truncation.") from e
         keys = self._keys(return_token_type_ids, return_attention_mask, return_special_tokens_mask,
                           return_offsets_mapping, return_length)
