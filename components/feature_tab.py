@@ -154,7 +154,7 @@ def _traces(pre, media: Trace) -> list[Trace]:
 def _audio_outputs(ex: dict, result: dict):
     record, pre = result.pop("_record"), result.pop("_pre")
     waves = plots.waveform_figure(_wave_rows(ex, record))
-    spec = _spectrogram(ex, pre)
+    spec, result["spectrogram"] = _spectrogram(ex, pre, next(iter(result["outputs"]), "features"))
     facts = {"sampling_rate": str(result["sampling_rate"])}
     head = view.summary(f"{result['class']} — {record.duration:.2f} s of audio", facts, result["outputs"],
                         record.notes)
@@ -197,12 +197,12 @@ def _wave_label(ex: dict, n: int, rate: int) -> str:
     return ", ".join(parts)
 
 
-def _spectrogram(ex: dict, pre):
+def _spectrogram(ex: dict, pre, key: str):
     import numpy as np
 
     feats = np.asarray(ex["features"])
     if feats.ndim != 2:
-        return None  # Wav2Vec2: the model input is the waveform itself
+        return None, None  # Wav2Vec2: the model input is the waveform itself
     axis = ex.get("feature_axis") or {}
     mel_hz = axis.get("mel_hz")
     if mel_hz is not None and feats.shape[0] != len(mel_hz) and feats.shape[1] == len(mel_hz):
@@ -210,9 +210,11 @@ def _spectrogram(ex: dict, pre):
     pad = ex.get("padding") or {}
     frame_rate = float(axis.get("frame_rate") or 100.0)
     truncated = (pad.get("truncated_samples") or 0) / int(pre.sampling_rate)
-    title = f"{type(pre).__name__}: input_features of this item, {feats.shape[0]} bins × {feats.shape[1]} frames"
+    title = f"{type(pre).__name__}: {key}[0] as (bins, frames) = {feats.shape[0]} × {feats.shape[1]}"
     unit = "mel" if mel_hz is not None else "feature"
-    return plots.spectrogram_image(feats, frame_rate, mel_hz, ex.get("valid_frames"), title, unit, truncated)
+    info = {"bins": int(feats.shape[0]), "frames": int(feats.shape[1]), "frame_rate": frame_rate,
+            "valid_frames": ex.get("valid_frames")}
+    return plots.spectrogram_image(feats, frame_rate, mel_hz, ex.get("valid_frames"), title, unit, truncated), info
 
 
 def _padding_html(ex: dict, outputs: dict) -> str:

@@ -77,3 +77,19 @@ def test_photo_example_with_clip_then_bad_upload_then_upload(page, tmp_path):
     page.locator("#ce-fx-run").click()
     head.get_by_text("480×300 PNG image").wait_for()  # the page keeps working
     screenshot(page, "features_clip_drawing")
+
+
+def test_extract_features_api_endpoint(app_url):
+    from gradio_client import Client, handle_file
+
+    client = Client(app_url, verbose=False)
+    root = SAMPLES.parent / "checkpoints"
+    outputs = client.predict(str(root / "whisper-tiny"), handle_file(str(SAMPLES / "speech_44k_stereo.flac")), None,
+                             api_name="/extract_features")
+    result = outputs[-1]
+    assert result["outputs"]["input_features"] == {"shape": [1, 80, 3000], "dtype": "float32"}
+    assert result["input"]["original_rate"] == 44100 and result["input"]["channels"] == 2
+    outputs = client.predict(str(root / "vit-base-patch16-224"), None, handle_file(str(SAMPLES / "grace_hopper.jpg")),
+                             api_name="/extract_features")
+    assert outputs[-1]["outputs"]["pixel_values"]["shape"] == [1, 3, 224, 224]
+    assert [s["name"] for s in outputs[-1]["steps"]][:2] == ["input", "resize"]

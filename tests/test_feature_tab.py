@@ -54,6 +54,7 @@ def test_whisper_on_shipped_speech():
     assert spec.size[0] >= 1000 and spec.size[1] >= 300  # a real rendered figure
     assert "chunk_length" in out[DETAILS] and "sampling_rate" in out[DETAILS]  # config keys behind the steps
     assert "preprocessor_config.json" in out[TRACE]
+    assert result["spectrogram"] == {"bins": 80, "frames": 3000, "frame_rate": 100.0, "valid_frames": 680}
     json.dumps(result)  # the API result is plain JSON
 
 
@@ -70,6 +71,18 @@ def test_wav2vec2_has_no_spectrogram():
     assert shape[0] == 1 and abs(shape[1] - 72777) <= 1
     assert out[WAVES]["visible"] and not out[SPEC]["visible"]
     assert "do_normalize" in out[DETAILS]
+
+
+def test_ast_fbank_from_a_local_checkpoint(tmp_path):
+    from transformers import ASTFeatureExtractor
+
+    ASTFeatureExtractor().save_pretrained(tmp_path)
+    (tmp_path / "config.json").write_text('{"model_type": "audio-spectrogram-transformer"}')
+    out = ft.extract_features(str(tmp_path), STEREO, None)
+    assert out[RESULT]["class"] == "ASTFeatureExtractor"
+    assert out[RESULT]["outputs"]["input_values"]["shape"] == [1, 1024, 128]
+    assert out[SPEC]["visible"]
+    assert out[RESULT]["spectrogram"]["bins"] == 128 and out[RESULT]["spectrogram"]["frames"] == 1024  # bins upwards
 
 
 @pytest.mark.parametrize("checkpoint, image", [(VIT, PHOTO), (CLIP, PHOTO), (CLIP, DRAWING)])
