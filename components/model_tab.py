@@ -202,12 +202,17 @@ def render_weights(r: dict) -> str:
 
 
 def _groups_html(groups: list[dict]) -> str:
-    parts = []
+    """One collapsible line per group; the first repeated block (a transformer layer) starts open."""
+    parts, opened = [], False
+    total = sum(g["params"] for g in groups) or 1
     for g in groups:
         title = f"{g['name']}" + (f" × {g['repeats']}" if g["repeats"] > 1 else "")
+        is_open = g["repeats"] > 1 and not opened
+        opened = opened or is_open
         rows = [(t["name"], "×".join(map(str, t["shape"])) or "scalar", t["dtype"], t["count"]) for t in g["template"]]
-        parts.append(f"<details><summary><code>{views.esc(title)}</code> · {views.fmt_count(g['params'])} params · "
-                     f"{views.fmt_bytes(g['bytes'])}</summary>"
+        parts.append(f"<details{' open' if is_open else ''}><summary><code>{views.esc(title)}</code> · "
+                     f"{views.fmt_count(g['params'])} params ({views.pct(g['params'] / total)}) · "
+                     f"{views.fmt_bytes(g['bytes'])}" + (" — one block shown:" if is_open else "") + "</summary>"
                      + views.table_html(["tensor", "shape", "dtype", "count"], rows, numeric=(3,)) + "</details>")
     return "".join(parts)
 
@@ -275,7 +280,8 @@ def _build_run() -> None:
     run.click(on_run, inputs, [summary, report, output, layer, head, attention, overview, trace, state],
               show_progress_on=[summary], api_visibility="private")
     for slider in (layer, head):
-        slider.release(on_attention, [state, layer, head], attention, show_progress="hidden", api_visibility="private")
+        slider.change(on_attention, [state, layer, head], attention, show_progress="hidden", trigger_mode="always_last",
+                      api_visibility="private")
 
 
 def _build_inspector() -> None:

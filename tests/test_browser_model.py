@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from conftest import screenshot
+from test_inspect import header_for, llama70b_shapes, write_header_only
 from test_model_tab import save_bert, save_gpt2
 
 pytestmark = pytest.mark.browser
@@ -30,6 +31,11 @@ def test_run_default_minilm(page):
     assert "Every weight of BertModel came from the checkpoint" in report.inner_text()
     assert page.locator("#model-attention svg rect").count() > 50
     assert "Sentence embedding" in page.locator("#model-output").inner_text()
+    summary.get_by_text("Module tree").click()
+    summary.get_by_text("BertEncoder").wait_for()
+    page.locator("#model-head input[type=number]").fill("3")
+    page.locator("#model-head input[type=number]").press("Enter")
+    page.locator("#model-attention").get_by_text("Layer 0, head 3").wait_for()
     screenshot(page, "model_minilm_base")
 
 
@@ -94,7 +100,7 @@ def test_causal_lm_and_question_answering(page, tmp_path, minilm_dir):
     screenshot(page, "model_tiny_qa")
 
 
-def test_weights_inspector(page):
+def test_weights_inspector(page, tmp_path):
     open_model_tab(page)
     page.get_by_role("tab", name="Weights inspector").click()
     page.locator("#weights-button").click()
@@ -103,6 +109,14 @@ def test_weights_inspector(page):
     text = out.inner_text()
     assert "22.7M" in text and "int4" in text and "F32" in text
     screenshot(page, "model_weights_inspector")
+
+    header, data = header_for(llama70b_shapes())
+    write_header_only(tmp_path / "model.safetensors", header, data_bytes=data)  # sparse: 141 GB, no blocks
+    set_checkpoint(page, "weights-checkpoint", str(tmp_path))
+    out.get_by_text("model.layers.{i} × 80").wait_for()
+    text = out.inner_text()
+    assert "70.6B" in text and "131 GiB" in text  # bfloat16 weights
+    screenshot(page, "model_weights_inspector_70b")
 
 
 def test_api_endpoints(app_url):
