@@ -346,3 +346,9 @@ def test_bert_base_uncased_layout(tmp_path):
         assert max_diff(ours(**ids()).logits, ref(**ids()).prediction_logits) <= 1e-5
     _, info = AutoModelForSequenceClassification.from_pretrained(old, output_loading_info=True)
     assert info == reference(T.AutoModelForSequenceClassification, old)[1]
+
+
+def test_legacy_torch_dtype_argument(tmp_path):
+    folder, _ = save(tmp_path)
+    model = AutoModel.from_pretrained(folder, torch_dtype=torch.bfloat16)
+    assert model.dtype == torch.bfloat16 and "dtype" not in model.config.extra

@@ -170,3 +170,31 @@ def test_every_registered_encoder_kind_resolves():
             assert model_class(kind, model_type).__name__.endswith(
                 {"AutoModel": "Model"}.get(kind, kind.removeprefix("AutoModel")))
     assert set(AUTO_CLASSES) >= set(KINDS)
+
+
+def test_distilbert_sinusoids_match_transformers():
+    from transformers.models.distilbert.modeling_distilbert import create_sinusoidal_embeddings
+
+    from loaders.models.distilbert import sinusoids
+
+    expected = create_sinusoidal_embeddings(40, 32, torch.empty(40, 32))
+    torch.testing.assert_close(sinusoids(40, 32), expected, atol=1e-6, rtol=0)
+
+
+def test_missing_sinusoidal_table_is_rebuilt(tmp_path):
+    """A sinusoidal DistilBERT checkpoint without its (fixed) position table still matches transformers."""
+    from safetensors.torch import load_file, save_file
+
+    torch.manual_seed(0)
+    config = CONFIGS["distilbert-sinusoidal"]()
+    ref = T.DistilBertModel(config).eval()
+    ref.save_pretrained(tmp_path)
+    tensors = load_file(tmp_path / "model.safetensors")
+    del tensors["embeddings.position_embeddings.weight"]
+    save_file(tensors, tmp_path / "model.safetensors")
+    ours = loaders.AutoModel.from_pretrained(tmp_path)
+    assert ours.loading_report.missing_keys == ["embeddings.position_embeddings.weight"]
+    with torch.no_grad():
+        inputs = batch(0, False)
+        torch.testing.assert_close(ours(**inputs).last_hidden_state, ref(**inputs).last_hidden_state,
+                                   atol=TOL, rtol=0)

@@ -198,6 +198,10 @@ class PreTrainedModel(nn.Module):
             raise RemoteCodeRefused("trust_remote_code=True is refused: Checkpoint Explorer never runs code "
                                     "from a checkpoint.")
         trace = trace if trace is not None else Trace(f"{cls.__name__}.from_pretrained")
+        if "torch_dtype" in config_overrides:  # the pre-v5 name of `dtype`, still common in tutorials
+            legacy = config_overrides.pop("torch_dtype")
+            dtype = legacy if dtype == "auto" else dtype
+            trace.add("call", "torch_dtype is the legacy name of dtype", "torch_dtype", str(legacy))
         ckpt = Checkpoint.open(checkpoint, revision=revision, token=token, trace=trace)
         config = config if config is not None else cls._read_config(ckpt, trace, config_overrides)
         _note_architectures(cls, config, trace)
@@ -300,14 +304,28 @@ class PreTrainedModel(nn.Module):
                                      "re-initialise them (e.g. a classifier with another number of labels).")
 
     def _materialise(self, keys: set[str], dtype: torch.dtype) -> None:
-        """Give missing parameters real storage and the family's init, without touching loaded ones."""
-        owners: dict[str, list[str]] = {}
+        """Give missing parameters real storage and the family's init, without touching loaded ones.
+
+        `_init_weights` runs on each missing parameter's module and then its ancestors (children
+        first, like `nn.Module.apply`), since a parent's init may set a child's weight (DistilBERT's
+        sinusoidal table); loaded parameters are swapped for scratch tensors meanwhile."""
         for key in keys:
             module_name, _, name = key.rpartition(".")
-            owners.setdefault(module_name, []).append(name)
-        for module_name, names in owners.items():
-            module = self.get_submodule(module_name)
-            _init_only(self, module, set(names), dtype)
+            owner = self.get_submodule(module_name)
+            old = owner._parameters.get(name, owner._buffers.get(name))
+            _assign(owner, name, torch.empty(old.shape, dtype=dtype if old.is_floating_point() else old.dtype), old)
+        for module_name in _owners_and_ancestors(keys):
+            _init_only(self, module_name, keys)
+
+
+def _owners_and_ancestors(keys: set[str]) -> list[str]:
+    """Module names holding `keys` and their parents, deepest first; the root only if it holds a key."""
+    names = set()
+    for key in keys:
+        parts = key.split(".")[:-1]
+        names.update(".".join(parts[:i]) for i in range(1, len(parts) + 1))
+    ordered = sorted(names, key=lambda n: (-n.count("."), n))
+    return ordered + [""] if any("." not in k for k in keys) else ordered  # "" = the model itself
 
 
 def _skip_meta_init() -> None:
@@ -335,19 +353,21 @@ def _build_on_meta(cls: type[PreTrainedModel], config: PretrainedConfig) -> PreT
         return cls(config)
 
 
-def _init_only(model: PreTrainedModel, module: nn.Module, names: set[str], dtype: torch.dtype) -> None:
-    """Run `_init_weights(module)` so that only the parameters in `names` keep its result."""
-    keep = {}
-    for name, tensor in list(module._parameters.items()) + list(module._buffers.items()):
-        if tensor is None:
-            continue
-        fresh = torch.empty(tensor.shape, dtype=dtype if tensor.is_floating_point() else tensor.dtype)
-        if name not in names:
-            keep[name] = tensor  # loaded: swap in a scratch tensor so the init cannot overwrite it
-        _assign(module, name, fresh, tensor)
-    model._init_weights(module)
-    for name, tensor in keep.items():
-        _assign(module, name, tensor, tensor)
+def _init_only(model: PreTrainedModel, module_name: str, missing: set[str]) -> None:
+    """Run `_init_weights` on one module so that only the `missing` parameters keep its result."""
+    module = model.get_submodule(module_name)
+    kept = []
+    for sub_name, sub in module.named_modules(prefix=module_name):
+        for name, tensor in list(sub._parameters.items()):
+            if tensor is not None and (f"{sub_name}.{name}" if sub_name else name) not in missing:
+                kept.append((sub, name, tensor))  # loaded (or tied later): a scratch tensor takes its place
+                sub._parameters[name] = nn.Parameter(torch.empty(tensor.shape, dtype=tensor.dtype),
+                                                     requires_grad=False)
+    try:
+        model._init_weights(module)
+    finally:
+        for sub, name, tensor in kept:
+            sub._parameters[name] = tensor
 
 
 def _assign(module: nn.Module, name: str, data: torch.Tensor, like: torch.Tensor) -> None:
