@@ -19,9 +19,14 @@ from typing import Any
 import torch
 
 from .errors import InputError
+from .hub import Checkpoint
+from .trace import Trace
 
 # transformers' GenerationConfig defaults for what we support (`_get_default_generation_params`).
 DEFAULTS = {"max_length": 20, "do_sample": False, "temperature": 1.0, "top_k": 50, "top_p": 1.0}
+GENERATION_KEYS = {"max_length", "max_new_tokens", "do_sample", "temperature", "top_k", "top_p", "eos_token_id",
+                   "pad_token_id", "bos_token_id"}
+_BOOKKEEPING = {"transformers_version", "_from_model_config"}
 
 
 @dataclass
@@ -69,11 +74,43 @@ def warp(scores: torch.Tensor, temperature: float, top_k: int | None, top_p: flo
 
 
 class GenerationMixin:
-    """Adds `generate()` to a causal LM module."""
+    """Adds `generate()` to a causal LM, and reads the checkpoint's generation_config.json when loading.
+
+    List it before the family's PreTrainedModel (`class XForCausalLM(GenerationMixin, XPreTrainedModel)`)
+    so that its `from_pretrained` wraps the shared one.
+    """
+
+    generation_config: dict | None = None  # generation_config.json's supported keys; None → config + defaults
+
+    @classmethod
+    def from_pretrained(cls, checkpoint, *, revision: str | None = None, token: str | None = None,
+                        trace: Trace | None = None, **kwargs):
+        """The shared `from_pretrained`, then generation_config.json (as transformers reads it beside config.json)."""
+        trace = trace if trace is not None else Trace(f"{cls.__name__}.from_pretrained")
+        ckpt = Checkpoint.open(checkpoint, revision=revision, token=token, trace=trace)
+        result = super().from_pretrained(ckpt, trace=trace, **kwargs)
+        model = result[0] if isinstance(result, tuple) else result
+        model.generation_config = read_generation_config(ckpt, trace)
+        return result
 
     def generate(self, input_ids=None, attention_mask=None, **kwargs):
         """See `generate(model, ...)`: same arguments, called as a method like transformers' `model.generate`."""
         return generate(self, input_ids, attention_mask, **kwargs)
+
+
+def read_generation_config(ckpt: Checkpoint, trace: Trace) -> dict | None:
+    """generation_config.json's keys that our generate() honours; the others are listed in the trace as ignored."""
+    raw = ckpt.read_json("generation_config.json", purpose="generation defaults")
+    if raw is None:
+        return None
+    used = {k: v for k, v in raw.items() if k in GENERATION_KEYS}
+    trace.add("generation_config.json", "defaults for generate()", "keys", used)
+    ignored = sorted(k for k, v in raw.items() if k not in GENERATION_KEYS and k not in _BOOKKEEPING
+                     and v not in (None, False, 0, 1, 1.0))
+    if ignored:
+        trace.warn("generation_config.json", "not supported by our generate() (transformers would apply them)",
+                   "ignored", ignored)
+    return used
 
 
 @dataclass

@@ -8,6 +8,8 @@ private generator draws like torch's global one, equals transformers' sampling u
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import torch
 import transformers
@@ -173,3 +175,26 @@ def test_filters_equal_transformers_warpers():
     assert (kept >= 1).all() and (kept < 50).all()
     assert torch.equal(top_p_filter(scores, 0.3, min_tokens_to_keep=5),
                        TopPLogitsWarper(0.3, min_tokens_to_keep=5)(None, scores))
+
+
+def test_generation_config_json_sets_defaults(tmp_path):
+    """generation_config.json beside config.json gives generate()'s defaults, as in transformers."""
+    hf_class, config = CONFIGS["llama"]
+    torch.manual_seed(0)
+    ref = getattr(transformers, hf_class)._from_config(config, dtype=torch.float32).eval()
+    ref.save_pretrained(tmp_path)
+    ids, mask = prompt()
+    free = AutoModelForCausalLM.from_pretrained(tmp_path).generate(ids, attention_mask=mask, max_new_tokens=10,
+                                                                    eos_token_id=[])
+    eos = int(free[0, ids.shape[1] + 1])
+    settings = {"eos_token_id": [eos, 97], "pad_token_id": 0, "max_length": 15}
+    (tmp_path / "generation_config.json").write_text(json.dumps(settings))
+    ours = AutoModelForCausalLM.from_pretrained(tmp_path)
+    assert ours.generation_config == settings
+    expected = transformers.AutoModelForCausalLM.from_pretrained(tmp_path, dtype=torch.float32).generate(
+        ids, attention_mask=mask)
+    got = ours.generate(ids, attention_mask=mask)
+    assert got.shape[1] == 15 and torch.equal(got, expected)
+    (tmp_path / "generation_config.json").write_text(json.dumps({**settings, "repetition_penalty": 1.3}))
+    ours = AutoModelForCausalLM.from_pretrained(tmp_path)
+    assert any(step.level == "warn" and "repetition_penalty" in str(step.value) for step in ours.trace)

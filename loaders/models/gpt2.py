@@ -229,7 +229,7 @@ class GPT2Model(GPT2PreTrainedModel):
         )
 
 
-class GPT2LMHeadModel(GPT2PreTrainedModel, GenerationMixin):
+class GPT2LMHeadModel(GenerationMixin, GPT2PreTrainedModel):
     tied_weights = {"lm_head.weight": "transformer.wte.weight"}
 
     def __init__(self, config: GPT2Config):
