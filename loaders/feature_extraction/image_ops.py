@@ -57,15 +57,39 @@ def to_hwc(image, do_convert_rgb: bool) -> np.ndarray:
     return convert_rgb_array(image) if do_convert_rgb else image
 
 
-def convert_rgb_pil(image) -> np.ndarray:
-    """Any PIL mode → (H, W, 3) uint8 RGB; transparency is composited onto white."""
+def prepare(image, do_convert_rgb: bool):
+    """Like `to_hwc`, but a PIL image converted to RGB stays a PIL image (resize needs no array round trip)."""
+    from PIL import Image
+
+    if isinstance(image, Image.Image) and do_convert_rgb:
+        return rgb_pil(image)
+    return to_hwc(image, do_convert_rgb)
+
+
+def rgb_pil(image):
+    """Any PIL mode → a PIL RGB image; transparency is composited onto white (transformers 5)."""
     from PIL import Image
 
     if "A" in image.getbands() or image.info.get("transparency") is not None:
         rgba = image.convert("RGBA")
         white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        return np.array(Image.alpha_composite(white, rgba).convert("RGB"))
-    return np.array(image.convert("RGB"))
+        return Image.alpha_composite(white, rgba).convert("RGB")
+    return image if image.mode == "RGB" else image.convert("RGB")
+
+
+def convert_rgb_pil(image) -> np.ndarray:
+    """Any PIL mode → (H, W, 3) uint8 RGB array."""
+    return np.array(rgb_pil(image))
+
+
+def hw(image) -> tuple[int, int]:
+    """(height, width) of an array (H, W, C) or a PIL image."""
+    return (image.height, image.width) if hasattr(image, "getbands") else image.shape[:2]
+
+
+def as_array(image) -> np.ndarray:
+    """(H, W, C) array of an array or a PIL RGB image."""
+    return np.asarray(image) if hasattr(image, "getbands") else image
 
 
 def convert_rgb_array(image: np.ndarray) -> np.ndarray:
@@ -137,10 +161,12 @@ def _aspect_with_max(height: int, width: int, size: int, max_size: int) -> tuple
 
 
 # ---------------------------------------------------------------- steps
-def resize(image: np.ndarray, height: int, width: int, resample: int) -> np.ndarray:
-    """Resize (H, W, C) with Pillow; non-uint8 input is brought to uint8 first as transformers does."""
+def resize(image, height: int, width: int, resample: int) -> np.ndarray:
+    """Resize (H, W, C) (or a PIL RGB image) with Pillow; non-uint8 input becomes uint8 first, as in transformers."""
     from PIL import Image
 
+    if isinstance(image, Image.Image):
+        return np.asarray(image.resize((width, height), resample=Image.Resampling(resample)))
     rescaled = _needs_scaling_for_pil(image)
     pixels = rescale(image, 255) if rescaled else image
     channels = pixels.shape[-1]

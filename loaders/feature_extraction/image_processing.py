@@ -126,14 +126,18 @@ class ImageProcessor(Preprocessor):
             if record is not None:
                 record.append(StepResult(name, keys, detail, out, tuple(np.shape(out))))
 
-        x = ops.to_hwc(image, bool(s.do_convert_rgb))
+        x = ops.prepare(image, bool(s.do_convert_rgb))  # (H, W, C) array, or a PIL RGB image until resized
         if record is not None:
             mode = getattr(image, "mode", None)  # a PIL image is shown as given
+            h, w = ops.hw(x)
             shape = (image.height, image.width, len(image.getbands())) if mode else x.shape
-            detail = f"{type(image).__name__}" + (f", mode {mode}" if mode else "") + f", {x.shape[1]}×{x.shape[0]}"
+            detail = f"{type(image).__name__}" + (f", mode {mode}" if mode else "") + f", {w}×{h}"
             record.append(StepResult("input", (), detail, image if mode else x, tuple(shape)))
             if s.do_convert_rgb:
-                add("convert_rgb", ("do_convert_rgb",), "to RGB; transparency composited onto white", x)
+                add("convert_rgb", ("do_convert_rgb",), "to RGB; transparency composited onto white",
+                    ops.as_array(x))
+        if not s.do_resize:
+            x = ops.as_array(x)
         x = self._pipeline(x, s, add)
         out = ops.channels_first(x)
         add("channels_first", (), f"(H, W, C) → (C, H, W) = {out.shape}, {out.dtype}", out)
@@ -157,11 +161,12 @@ class ImageProcessor(Preprocessor):
     def _resize(self, x: np.ndarray, s, add) -> np.ndarray:
         if s.size is None:
             raise FeatureExtractionError(f"{type(self).__name__}: do_resize is true but size is not set.")
-        h, w = ops.output_size(x.shape[0], x.shape[1], s.size)
+        old_h, old_w = ops.hw(x)
+        h, w = ops.output_size(old_h, old_w, s.size)
         out = ops.resize(x, h, w, _resample(s))
         rule = f"shortest edge {s.size['shortest_edge']}" if "shortest_edge" in s.size else f"to {s.size}"
         add("resize", ("do_resize", "size", "resample"),
-            f"{rule}: {x.shape[1]}×{x.shape[0]} → {w}×{h} (W×H), {ops.RESAMPLE_NAMES[_resample(s)]}", out)
+            f"{rule}: {old_w}×{old_h} → {w}×{h} (W×H), {ops.RESAMPLE_NAMES[_resample(s)]}", out)
         return out
 
     def _crop(self, x: np.ndarray, size: dict, keys: tuple[str, ...], add) -> np.ndarray:

@@ -121,17 +121,18 @@ class ConvNextImageProcessor(ImageProcessor):
         if not edge:
             raise FeatureExtractionError(f"ConvNextImageProcessor needs size with 'shortest_edge'; got {s.size}.")
         resample = BICUBIC if s.resample is None else s.resample
+        old_h, old_w = ops.hw(x)
         if edge >= 384:  # evaluated at 384+: warp, no crop
             out = ops.resize(x, edge, edge, resample)
             add("resize", ("do_resize", "size", "resample"), f"shortest_edge {edge} ≥ 384: warp "
-                f"{x.shape[1]}×{x.shape[0]} → {edge}×{edge}, {ops.RESAMPLE_NAMES[resample]}", out)
+                f"{old_w}×{old_h} → {edge}×{edge}, {ops.RESAMPLE_NAMES[resample]}", out)
             return out
         crop_pct = 224 / 256 if s.crop_pct is None else s.crop_pct
-        h, w = ops.shortest_edge_size(x.shape[0], x.shape[1], int(edge / crop_pct))
+        h, w = ops.shortest_edge_size(old_h, old_w, int(edge / crop_pct))
         out = ops.resize(x, h, w, resample)
         add("resize", ("do_resize", "size", "crop_pct", "resample"),
             f"shortest_edge {edge} < 384: shortest edge → int({edge} / {crop_pct:.4g}) = {int(edge / crop_pct)}: "
-            f"{x.shape[1]}×{x.shape[0]} → {w}×{h}, {ops.RESAMPLE_NAMES[resample]}", out)
+            f"{old_w}×{old_h} → {w}×{h}, {ops.RESAMPLE_NAMES[resample]}", out)
         return self._crop(out, {"height": edge, "width": edge}, ("size", "crop_pct"), add)
 
 
