@@ -93,3 +93,30 @@ def test_extract_features_api_endpoint(app_url):
                              api_name="/extract_features")
     assert outputs[-1]["outputs"]["pixel_values"]["shape"] == [1, 3, 224, 224]
     assert [s["name"] for s in outputs[-1]["steps"]][:2] == ["input", "resize"]
+
+
+def test_microphone_recording(app_url):
+    """Chromium's fake microphone (a beep) records through gr.Audio; the WAV it uploads is decoded and resampled."""
+    from conftest import CHROMIUM_ARGS
+    from playwright.sync_api import sync_playwright
+
+    args = [*CHROMIUM_ARGS, "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=args, headless=True)
+        context = browser.new_context(viewport={"width": 1400, "height": 1000}, permissions=["microphone"])
+        page = context.new_page()
+        page.set_default_timeout(60_000)
+        page.goto(app_url)
+        _open_tab(page)
+        page.locator("#ce-fx-audio button[aria-label='Record audio']").click()
+        page.locator("#ce-fx-audio button", has_text="Record").first.click()
+        page.wait_for_timeout(2000)
+        page.locator("#ce-fx-audio button", has_text="Stop").first.click()
+        page.locator("#ce-fx-audio audio, #ce-fx-audio [data-testid='waveform-Audio (for audio checkpoints)']").first \
+            .wait_for(state="attached")
+        page.locator("#ce-fx-run").click()
+        head = page.locator("#ce-fx-head")
+        head.get_by_text("(1, 80, 3000)").wait_for()
+        assert "s of audio" in head.inner_text()
+        screenshot(page, "features_microphone")
+        browser.close()
