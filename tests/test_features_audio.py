@@ -79,6 +79,17 @@ def test_whisper_padding_longest_and_do_normalize(whisper_pair):
     assert np.array_equal(a.attention_mask, b.attention_mask)
 
 
+@pytest.mark.parametrize("call_mask", [None, False, True])
+def test_whisper_config_attention_mask_quirk(tmp_path, call_mask):
+    """A config with return_attention_mask=true and a falsy call argument gives a per-sample mask."""
+    ours, theirs = _pair(tmp_path, transformers.WhisperFeatureExtractor(return_attention_mask=True), "wmask")
+    batch = [_speechlike(n, seed=n) for n in (16000, 20000)]
+    a = ours(batch, sampling_rate=SR, return_attention_mask=call_mask, return_tensors="np")
+    b = theirs(batch, sampling_rate=SR, return_attention_mask=call_mask, return_tensors="np")
+    assert a.attention_mask.shape == b.attention_mask.shape == ((2, 3000) if call_mask else (2, 480000))
+    assert np.array_equal(a.attention_mask, b.attention_mask)
+
+
 def test_whisper_wrong_rate_raises_ours(whisper_pair):
     ours, _ = whisper_pair
     with pytest.raises(FeatureExtractionError, match="16000 Hz"):

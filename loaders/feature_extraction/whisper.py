@@ -68,8 +68,10 @@ class WhisperFeatureExtractor(SequenceFeatureExtractor):
         """Pad/trim to `max_length` samples (default 30 s), then the log-mel of each item."""
         self.check_sampling_rate(sampling_rate)
         arrays, _ = self.as_batch(raw_speech)
+        # transformers' rule: a falsy call argument falls back to the config's return_attention_mask.
+        want_mask = bool(return_attention_mask or do_normalize or self.config.return_attention_mask)
         padded = self.pad(arrays, padding, max_length or self.config.n_samples, truncation, pad_to_multiple_of,
-                          bool(return_attention_mask or do_normalize))
+                          want_mask)
         values = padded.values
         if do_normalize:
             values = zero_mean_unit_var(values, padded.lengths, self.config.padding_value)
@@ -80,7 +82,7 @@ class WhisperFeatureExtractor(SequenceFeatureExtractor):
         out = BatchFeature(input_features=features)
         if return_attention_mask:
             out["attention_mask"] = self._frame_mask(padded.mask)
-        elif padded.mask is not None:  # do_normalize alone: transformers returns the per-sample mask
+        elif padded.mask is not None:  # mask not asked for in the call: transformers returns it per sample
             out["attention_mask"] = padded.mask
         return out.convert_to_tensors(return_tensors)
 
