@@ -16,7 +16,7 @@ import transformers
 from safetensors.torch import load_file, save_file
 
 from loaders import AutoConfig, AutoModel, AutoModelForCausalLM, AutoModelForSequenceClassification
-from loaders.errors import ConfigError
+from loaders.errors import ConfigError, InputError
 from loaders.models.gpt2 import GPT2ForSequenceClassification, GPT2LMHeadModel, GPT2Model
 from loaders.models.llama import LlamaConfig, LlamaForCausalLM, LlamaModel
 
@@ -77,6 +77,15 @@ def run(model, ids, mask):
         return model(input_ids=ids, attention_mask=mask, output_hidden_states=True, output_attentions=True)
 
 
+def assert_fast_path(model, ref_out, ids, mask):
+    """Without output_attentions our models take the SDPA path: same numbers as the explicit one."""
+    with torch.no_grad():
+        out = model(input_ids=ids, attention_mask=mask)
+    main = "logits" if getattr(ref_out, "logits", None) is not None else "last_hidden_state"
+    ref_main = getattr(ref_out, main)
+    assert max_diff(getattr(out, main), ref_main, mask.bool() if ref_main.dim() == 3 else None) <= ATOL
+
+
 # --------------------------------------------------------------------------- GPT-2
 @pytest.mark.parametrize("auto, hf_class, ours", [
     (AutoModel, "GPT2Model", GPT2Model),
@@ -87,7 +96,9 @@ def test_gpt2_parity(tmp_path, auto, hf_class, ours):
     model = auto.from_pretrained(folder)
     assert type(model) is ours
     ids, mask = inputs()
-    assert_parity(run(model, ids, mask), run(ref_model, ids, mask), mask)
+    ref = run(ref_model, ids, mask)
+    assert_parity(run(model, ids, mask), ref, mask)
+    assert_fast_path(model, ref, ids, mask)
 
 
 def test_gpt2_lm_head_is_tied_and_conv1d_layout(tmp_path):
@@ -113,6 +124,7 @@ def test_gpt2_sequence_classification_with_pad_token(tmp_path):
     assert ours.logits.shape == (2, 3)
     assert max_diff(ours.logits, ref.logits) <= ATOL
     assert_parity(ours, ref, mask)
+    assert_fast_path(model, ref, ids, mask)
 
 
 def test_gpt2_old_checkpoint_mask_buffers_are_ignored(tmp_path):
@@ -152,7 +164,9 @@ def test_llama_style_causal_lm_parity(tmp_path, case):
     assert type(model) is LlamaForCausalLM
     assert info["missing_keys"] == set() and info["unexpected_keys"] == set()
     ids, mask = inputs(length=12)  # 12 tokens > the sliding window of 4
-    assert_parity(run(model, ids, mask), run(ref_model, ids, mask), mask)
+    ref = run(ref_model, ids, mask)
+    assert_parity(run(model, ids, mask), ref, mask)
+    assert_fast_path(model, ref, ids, mask)
     tied = model.lm_head.weight is model.model.embed_tokens.weight
     assert tied == bool(extra.get("tie_word_embeddings", False))
 
@@ -207,8 +221,9 @@ def test_rope_scaling_parity(tmp_path, case):
     model = AutoModelForCausalLM.from_pretrained(folder)
     assert model.config.rope_parameters["rope_type"] == scaling["rope_type"]
     ids, mask = inputs(length=12)
-    ours = run(model, ids, mask)
-    assert_parity(ours, run(ref_model, ids, mask), mask)
+    ours, ref = run(model, ids, mask), run(ref_model, ids, mask)
+    assert_parity(ours, ref, mask)
+    assert_fast_path(model, ref, ids, mask)
     plain = AutoModelForCausalLM.from_pretrained(folder, rope_parameters={"rope_type": "default"},
                                                  rope_theta=scaling.get("rope_theta"))
     assert max_diff(run(plain, ids, mask).logits, ours.logits, mask.bool()) > 1e-4  # the scaling did something
@@ -260,3 +275,12 @@ def test_bfloat16_load(tmp_path):
     ids, mask = inputs()
     logits = model(input_ids=ids, attention_mask=mask).logits
     assert logits.dtype == torch.bfloat16 and torch.isfinite(logits.float()).all()
+
+
+def test_gpt2_sequence_classification_without_pad_token_refuses_batches(tmp_path):
+    _, folder = build(tmp_path, "GPT2ForSequenceClassification", transformers.GPT2Config(**TINY_GPT2))
+    model = AutoModelForSequenceClassification.from_pretrained(folder)
+    ids, mask = inputs(pad=0)
+    assert model(input_ids=ids[:1]).logits.shape == (1, 2)  # one row: the last position is read
+    with pytest.raises(InputError, match="pad_token_id"):
+        model(input_ids=ids, attention_mask=mask)
