@@ -34,6 +34,7 @@ TEXTS = [
     "emoji 😀👍🏽 family 👨‍👩‍👧 flags 🇪🇸",
     "control \x00\x07\x1b chars \u200b zero\u200dwidth \ufeff bom\r\nnewline",
     "Hello, world! It's 3.14 o'clock -- isn't it?",
+    "special text: [CLS] a [MASK] <extra> hobbitses <s> </s> <|endoftext|> <ent> [SEP]",
 ]
 LONG = ("The quick brown fox jumps over the lazy dog; café 東京 😀. " * 400)[:20_000]
 CORPUS = [TUTORIAL, "Not a nasty, dirty, wet hole, filled with the ends of worms and an oozy smell.",
@@ -110,6 +111,38 @@ def _roberta_json(bpe: Tokenizer) -> Tokenizer:
     return tok
 
 
+def _saved_by_transformers(folder, minilm_dir):
+    """transformers 5.x save_pretrained after adding a token and an extra special token."""
+    import transformers
+
+    tok = transformers.AutoTokenizer.from_pretrained(str(minilm_dir))
+    tok.add_tokens(["hobbitses"])
+    tok.add_special_tokens({"additional_special_tokens": ["<extra>"]})
+    tok.save_pretrained(str(folder))
+    return folder
+
+
+def _v4_style(folder, minilm_dir):
+    """tokenizer_config.json with `added_tokens_decoder` (as transformers 4.x saved it) beside tokenizer.json."""
+    folder.mkdir()
+    tok = Tokenizer.from_file(str(minilm_dir / "tokenizer.json"))
+    tok.add_special_tokens(["<ent>"])
+    tok.add_tokens(["hobbitses"])
+    tok.save(str(folder / "tokenizer.json"))
+    flags = {"lstrip": False, "rstrip": False, "single_word": False}
+    decoder = {str(i): {"content": c, "normalized": False, "special": True, **flags}
+               for i, c in [(0, "[PAD]"), (100, "[UNK]"), (101, "[CLS]"), (102, "[SEP]"), (103, "[MASK]"),
+                            (30522, "<ent>")]}
+    decoder["30523"] = {"content": "hobbitses", "normalized": True, "special": False, **flags}
+    _write(folder, "config.json", {"model_type": "bert"})
+    _write(folder, "tokenizer_config.json", {
+        "added_tokens_decoder": decoder, "additional_special_tokens": ["<ent>"], "clean_up_tokenization_spaces": True,
+        "cls_token": "[CLS]", "do_lower_case": True, "mask_token": "[MASK]", "model_max_length": 512,
+        "pad_token": "[PAD]", "sep_token": "[SEP]", "tokenizer_class": "BertTokenizer", "unk_token": "[UNK]"})
+    _write(folder, "special_tokens_map.json", {"cls_token": "[WRONG]"})  # not read: added_tokens_decoder wins
+    return folder
+
+
 @pytest.fixture(scope="module")
 def checkpoints(tmp_path_factory, minilm_dir):
     """name → (folder, kwargs for from_pretrained)."""
@@ -137,6 +170,8 @@ def checkpoints(tmp_path_factory, minilm_dir):
         "roberta_json": (_bpe_folder(root / "roberta_json", bpe, "roberta", {"model_max_length": 40},
                                      _roberta_json(bpe)), {}),
         "generic": (generic, {}),
+        "bert_saved": (_saved_by_transformers(root / "bert_saved", minilm_dir), {}),
+        "bert_v4_style": (_v4_style(root / "bert_v4_style", minilm_dir), {}),
     }
 
 
@@ -205,7 +240,7 @@ def _assert_same_decode(ours_tok, their_tok, ids, label):
 FULL = ["bert_json", "bert_vocab", "gpt2_files", "gpt2_json", "roberta_files", "roberta_json"]
 # Same pipelines as above with other settings or classes: a representative subset of the options.
 SUBSET = {"bert_cased": [0, 2, 4, 8, 10, 12], "distilbert": [0, 2, 8, 10, 11], "distilbert_named": [0, 2, 8, 10],
-          "generic": [0, 2, 4, 8, 10, 11]}
+          "generic": [0, 2, 4, 8, 10, 11], "bert_saved": [0, 2, 10], "bert_v4_style": [0, 2, 10]}
 GRID = [(n, o) for n in FULL for o in range(len(OPTIONS))] + [(n, o) for n, opts in SUBSET.items() for o in opts]
 
 
@@ -230,8 +265,7 @@ def test_call_parity(pairs, name, option, shape):
         assert compared, "nothing was compared"  # pairs with a stride may fail on both sides (stride too large)
 
 
-@pytest.mark.parametrize("name", ["bert_json", "bert_vocab", "bert_cased", "distilbert", "distilbert_named",
-                                  "gpt2_files", "gpt2_json", "roberta_files", "roberta_json", "generic"])
+@pytest.mark.parametrize("name", [*FULL, *SUBSET])
 def test_attribute_parity(pairs, name):
     ours, theirs = pairs[name]
     assert ours.class_name == type(theirs).__name__
