@@ -295,6 +295,30 @@ def test_attribute_parity(pairs, name):
     assert ours.num_special_tokens_to_add(pair=True) == theirs.num_special_tokens_to_add(pair=True)
 
 
+@pytest.mark.parametrize(("name", "kwargs"), [
+    ("gpt2_files", {"add_bos_token": True, "add_eos_token": True, "bos_token": "<s>", "eos_token": "</s>"}),
+    ("gpt2_json", {"add_bos_token": True, "pad_token": "<pad>"}),
+    ("gpt2_json", {"add_prefix_space": True}),
+    ("roberta_files", {"add_prefix_space": True}),
+    ("roberta_json", {"trim_offsets": False, "padding_side": "right"}),
+    ("roberta_files", {"model_input_names": ["input_ids", "token_type_ids", "attention_mask"]}),
+    ("bert_vocab", {"do_lower_case": False, "strip_accents": False, "cls_token": "[SEP]"}),
+    ("generic", {"add_eos_token": True, "eos_token": "[SEP]"}),
+])
+def test_loading_kwargs_parity(checkpoints, name, kwargs):
+    import transformers
+
+    folder = str(checkpoints[name][0])
+    ours, theirs = AutoTokenizer.from_pretrained(folder, **kwargs), transformers.AutoTokenizer.from_pretrained(
+        folder, **kwargs)
+    assert ours.all_special_tokens == theirs.all_special_tokens
+    for args in [(TEXTS[3],), (TEXTS[0], TEXTS[-1]), ([TEXTS[5], TEXTS[6]],)]:
+        options = {"return_offsets_mapping": True, "return_special_tokens_mask": True}
+        mine, ref = ours(*args, **options), theirs(*args, **options)
+        _assert_same_encoding(mine, ref, f"{name} {kwargs} {args!r}")
+        _assert_same_decode(ours, theirs, ref["input_ids"], f"{name} {kwargs}")
+
+
 def test_decode_accepts_tensors_and_cleanup_flag(pairs):
     import torch
 

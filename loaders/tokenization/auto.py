@@ -278,6 +278,8 @@ def _post_processor(spec, backend: Backend, tokens, init, raw_json: dict | None,
         cls, sep = named["cls_token"], named["sep_token"]
         backend.post_processor = families.roberta_processing(sep, _id(backend, sep), cls, _id(backend, cls), init)
         trace.add("class", f"{cls} $A {sep} / {cls} $A {sep}{sep} $B {sep}", "trim_offsets", init["trim_offsets"])
+    elif "add_bos_token" in init or "add_eos_token" in init:  # asked for explicitly: the template is rebuilt
+        _bos_eos(backend, named, init, trace)
     elif spec.kind == "gpt2" and raw_json is not None and raw_json.get("post_processor"):
         _json_post_processor(backend, raw_json["post_processor"], trace)
     elif backend.post_processor is None or spec.kind == "gpt2":
