@@ -18,7 +18,7 @@ from ..batch import BatchFeature
 from ..errors import FeatureExtractionError, InputError
 from ..trace import Trace
 from . import image_ops as ops
-from .base import Preprocessor, build_config
+from .base import Preprocessor
 from .image_ops import StepResult
 
 NOT_SETTINGS = {"return_tensors", "data_format", "input_data_format", "device", "disable_grouping"}
@@ -57,12 +57,6 @@ class ImageProcessor(Preprocessor):
     def __init__(self, config, trace: Trace | None = None):
         super().__init__(config, trace)
         self.config = self._standardize(config, self.trace)
-
-    @classmethod
-    def from_dict(cls, raw: dict[str, Any], trace: Trace | None = None, **overrides) -> ImageProcessor:
-        trace = trace if trace is not None else Trace(cls.__name__)
-        overrides.pop("backend", None)
-        return cls(build_config(cls.config_class, raw, trace, overrides), trace)
 
     # ---------------------------------------------------------------- settings
     def _standardize(self, config, trace: Trace | None):

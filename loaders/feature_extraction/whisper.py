@@ -75,6 +75,7 @@ class WhisperFeatureExtractor(SequenceFeatureExtractor):
         values = padded.values
         if do_normalize:
             values = zero_mean_unit_var(values, padded.lengths, self.config.padding_value)
+            values = np.stack(values) if len({len(v) for v in values}) == 1 else values
         if isinstance(values, list):  # ragged (padding off): one spectrogram per item
             features = [self.log_mel(v[None])[0] for v in values]
         else:
