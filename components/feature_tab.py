@@ -9,7 +9,9 @@ draws the result with `components.plots`. The shipped offline checkpoints and sa
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import gradio as gr
 
@@ -40,6 +42,27 @@ _PREPROCESSORS = LRUCache(8)  # checkpoint string -> loaded extractor / image pr
 CSS = view.CSS + """
 #ce-fx-run { min-width: 180px; align-self: center; }
 """
+
+
+@dataclass
+class AudioRun:
+    """One audio call: the extractor, the decoded input, its `explain()` dict and the JSON summary."""
+
+    pre: Any
+    record: Any  # loaders.media.AudioRecord
+    explained: dict
+    result: dict
+
+
+@dataclass
+class ImageRun:
+    """One image call: the processor, the decoded input, its steps, the model input and the JSON summary."""
+
+    pre: Any
+    record: Any  # loaders.media.ImageRecord
+    steps: list
+    pixels: Any  # np.ndarray (1, C, H, W)
+    result: dict
 
 
 # ------------------------------------------------------------------------------------ loading
@@ -78,15 +101,15 @@ def extract_features(checkpoint: str, audio: str | None, image: str | None):
         if audio is None:
             raise InputError(f"{name} is an audio feature extractor: upload or record audio first "
                              "(or click one of the audio examples).")
-        return _audio_outputs(*run_audio(pre, audio))
+        return _audio_outputs(run_audio(pre, audio))
     if image is None:
         raise InputError(f"{name} is an image processor: upload an image or take one with the webcam first "
                          "(or click one of the image examples).")
-    return _image_outputs(*run_image(pre, image))
+    return _image_outputs(run_image(pre, image))
 
 
-def run_audio(pre, audio) -> tuple[dict, dict]:
-    """Decode, explain and call: (explain result, JSON summary with the decoded record under "_record")."""
+def run_audio(pre, audio) -> AudioRun:
+    """Decode the audio, let the extractor explain it, and call it like transformers would."""
     from loaders.media import load_audio
 
     rate = int(pre.sampling_rate)
@@ -100,11 +123,11 @@ def run_audio(pre, audio) -> tuple[dict, dict]:
         "outputs": _shapes(batch), "stats": ex.get("stats", {}), "steps": ex.get("steps", []),
         "padding": ex.get("padding"), "trace": _trace_list(pre, record.trace),
     }
-    return ex, {**result, "_record": record, "_pre": pre}
+    return AudioRun(pre, record, ex, result)
 
 
-def run_image(pre, image) -> tuple[list, dict]:
-    """Decode, run the pipeline step by step and call: (steps, JSON summary with internals under "_...")."""
+def run_image(pre, image) -> ImageRun:
+    """Decode the image, run the pipeline step by step, and call it like transformers would."""
     from loaders.media import load_image
 
     record = load_image(image)
@@ -120,7 +143,7 @@ def run_image(pre, image) -> tuple[list, dict]:
         "steps": [{"name": s.name, "keys": list(s.keys), "detail": s.detail, "shape": list(s.shape)} for s in steps],
         "stats": _channel_stats(pixels[0]), "trace": _trace_list(pre, record.trace),
     }
-    return steps, {**result, "_record": record, "_pre": pre, "_pixels": pixels}
+    return ImageRun(pre, record, steps, pixels, result)
 
 
 def _shapes(batch) -> dict[str, dict]:
@@ -151,8 +174,8 @@ def _traces(pre, media: Trace) -> list[Trace]:
 
 
 # ------------------------------------------------------------------------------------ audio view
-def _audio_outputs(ex: dict, result: dict):
-    record, pre = result.pop("_record"), result.pop("_pre")
+def _audio_outputs(run: AudioRun):
+    pre, record, ex, result = run.pre, run.record, run.explained, run.result
     waves = plots.waveform_figure(_wave_rows(ex, record))
     spec, result["spectrogram"] = _spectrogram(ex, pre, next(iter(result["outputs"]), "features"))
     facts = {"sampling_rate": str(result["sampling_rate"])}
@@ -171,10 +194,11 @@ def _wave_rows(ex: dict, record) -> list[plots.WaveRow]:
     rate = record.sampling_rate
     mono = record.original.mean(axis=1) if record.channels > 1 else record.original[:, 0]
     mix = " (channels averaged)" if record.channels > 1 else ""
+    cut = _cut_seconds(ex, rate)
     rows = [plots.WaveRow(f"decoded: {record.file_format}, {record.original_rate} Hz, {record.channels} channel(s)"
-                          f"{mix}", mono, record.original_rate)]
+                          f"{mix}", mono, record.original_rate, cut=cut)]
     if record.resampled:
-        rows.append(plots.WaveRow(f"resampled to {rate} Hz (soxr)", record.waveform, rate))
+        rows.append(plots.WaveRow(f"resampled to {rate} Hz (soxr)", record.waveform, rate, cut=cut))
     model_wave = np.asarray(ex["waveform"]).reshape(-1)
     valid = ex.get("valid_samples")
     mask = ex.get("attention_mask")
@@ -182,6 +206,14 @@ def _wave_rows(ex: dict, record) -> list[plots.WaveRow]:
     rows.append(plots.WaveRow(label, model_wave, rate, valid=None if valid is None else valid / rate,
                               mask=None if mask is None else np.asarray(mask).reshape(-1)))
     return rows
+
+
+def _cut_seconds(ex: dict, rate: int) -> float | None:
+    """Where truncation starts cutting the signal (seconds), or None when nothing is cut."""
+    pad = ex.get("padding") or {}
+    if not pad.get("truncated_samples"):
+        return None
+    return ex["valid_samples"] / rate
 
 
 def _wave_label(ex: dict, n: int, rate: int) -> str:
@@ -244,8 +276,8 @@ def _input_steps(record) -> list[dict]:
 
 
 # ------------------------------------------------------------------------------------ image view
-def _image_outputs(steps: list, result: dict):
-    record, pre, pixels = result.pop("_record"), result.pop("_pre"), result.pop("_pixels")
+def _image_outputs(run: ImageRun):
+    pre, record, steps, pixels, result = run.pre, run.record, run.steps, run.pixels, run.result
     grid = plots.image_steps(_panels(steps, pre, pixels[0]))
     channels = plots.channel_images(pixels[0], _channel_names(steps), _channel_subtitles(result, pixels[0]))
     facts = {"image_mean": _floats(result["image_mean"]), "image_std": _floats(result["image_std"])}
@@ -336,8 +368,8 @@ def _outputs() -> list:
     image = {"format": "png", "interactive": False, "visible": False, "render": False, "show_label": False,
              "buttons": ["download", "fullscreen"]}
     return [
-        gr.HTML(view.empty("Click an example above, or upload audio or an image and press Extract features."), elem_id="ce-fx-head",
-                render=False),
+        gr.HTML(view.empty("Click an example above, or upload audio or an image and press Extract features."),
+                elem_id="ce-fx-head", render=False),
         gr.Image(label="Waveform: decoded → resampled → what the extractor uses", elem_id="ce-fx-waves", **image),
         gr.Image(label="Spectrogram fed to the model", elem_id="ce-fx-spec", **image),
         gr.Image(label="Image pipeline: original → resized → cropped → tensor shown back", elem_id="ce-fx-grid",

@@ -16,7 +16,8 @@ import numpy as np
 DPI = 100
 WIDTH_IN = 11.0  # inches at DPI → 1100 px, the width of the tab's main column
 WAVE_COLOR = "#2563eb"
-PAD_COLOR = "#f59e0b"  # padding / truncation regions, in every plot
+PAD_COLOR = "#f59e0b"  # padding regions, in every plot
+CUT_COLOR = "#dc2626"  # what truncation drops
 
 
 @dataclass
@@ -28,6 +29,7 @@ class WaveRow:
     rate: int
     valid: float | None = None
     mask: np.ndarray | None = None  # attention mask per sample, drawn as a strip under the row
+    cut: float | None = None  # seconds from which truncation drops the signal
 
 
 def figure_to_image(fig):
@@ -69,6 +71,8 @@ def waveform_figure(rows: list[WaveRow]):
     axes = fig.subplots(len(rows), 1, sharex=True, squeeze=False)[:, 0]
     for ax, row in zip(axes, rows):
         _draw_wave(ax, row)
+    # One time axis for all rows: the longest (e.g. an input longer than a truncating window).
+    axes[-1].set_xlim(0, max(max(len(r.signal) / r.rate for r in rows), 1e-3))
     axes[-1].set_xlabel("time (s)")
     return figure_to_image(fig)
 
@@ -83,11 +87,16 @@ def _draw_wave(ax, row: WaveRow) -> None:
         ax.axvspan(row.valid, total, color=PAD_COLOR, alpha=0.18, lw=0)
         ax.text((row.valid + total) / 2, 0.92, "padding", transform=ax.get_xaxis_transform(), ha="center",
                 va="top", fontsize=8, color="#92400e")
+    if row.cut is not None and row.cut < total:
+        ax.axvspan(row.cut, total, color=CUT_COLOR, alpha=0.15, lw=0)
+        ax.axvline(row.cut, color=CUT_COLOR, lw=1.5)
+        ax.text((row.cut + total) / 2, 0.92, "cut off by truncation", transform=ax.get_xaxis_transform(),
+                ha="center", va="top", fontsize=8, color=CUT_COLOR,
+                bbox={"facecolor": "white", "alpha": 0.85, "lw": 0})
     if row.mask is not None:
         _mask_strip(ax, row.mask, row.rate)
     peak = float(np.abs(signal).max()) if signal.size else 0.0
     ax.set_ylim(-1.1 * peak - 1e-6, 1.1 * peak + 1e-6)
-    ax.set_xlim(0, max(total, 1e-3))
     ax.set_title(row.label, loc="left", fontsize=9)
     ax.tick_params(labelsize=8)
     ax.grid(alpha=0.25)

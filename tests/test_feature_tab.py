@@ -107,6 +107,14 @@ def test_8k_and_96k_audio_resampled(tmp_path, rate):
     assert out[RESULT]["outputs"]["input_features"]["shape"] == [1, 80, 3000]
 
 
+def test_whisper_truncates_past_30_seconds(tmp_path):
+    out = ft.extract_features(WHISPER, _sine_wav(tmp_path / "long.wav", 8000, seconds=40.0), None)
+    result = out[RESULT]
+    assert result["padding"]["truncated_samples"] == 160000 and result["padding"]["samples"] == 0
+    assert result["spectrogram"]["valid_frames"] == 3000
+    assert "truncated_samples = 160000" in out[DETAILS]
+
+
 def test_silent_audio_runs_and_is_flagged(tmp_path):
     path = tmp_path / "silence.wav"
     sf.write(path, np.zeros(16000, np.float32), 16000)
