@@ -143,6 +143,17 @@ def _v4_style(folder, minilm_dir):
     return folder
 
 
+def _cased_normalizer_json(folder, minilm_dir):
+    """tokenizer.json's normalizer says cased, tokenizer_config.json says nothing: v5 lowercases anyway."""
+    folder.mkdir()
+    data = json.loads((minilm_dir / "tokenizer.json").read_text(encoding="utf-8"))
+    data["normalizer"].update(lowercase=False, strip_accents=False)
+    _write(folder, "tokenizer.json", data)
+    _write(folder, "config.json", {"model_type": "bert"})
+    _write(folder, "tokenizer_config.json", {"model_max_length": 512})
+    return folder
+
+
 @pytest.fixture(scope="module")
 def checkpoints(tmp_path_factory, minilm_dir):
     """name → (folder, kwargs for from_pretrained)."""
@@ -172,6 +183,7 @@ def checkpoints(tmp_path_factory, minilm_dir):
         "generic": (generic, {}),
         "bert_saved": (_saved_by_transformers(root / "bert_saved", minilm_dir), {}),
         "bert_v4_style": (_v4_style(root / "bert_v4_style", minilm_dir), {}),
+        "bert_json_cased_normalizer": (_cased_normalizer_json(root / "bert_json_cased_normalizer", minilm_dir), {}),
     }
 
 
@@ -240,7 +252,8 @@ def _assert_same_decode(ours_tok, their_tok, ids, label):
 FULL = ["bert_json", "bert_vocab", "gpt2_files", "gpt2_json", "roberta_files", "roberta_json"]
 # Same pipelines as above with other settings or classes: a representative subset of the options.
 SUBSET = {"bert_cased": [0, 2, 4, 8, 10, 12], "distilbert": [0, 2, 8, 10, 11], "distilbert_named": [0, 2, 8, 10],
-          "generic": [0, 2, 4, 8, 10, 11], "bert_saved": [0, 2, 10], "bert_v4_style": [0, 2, 10]}
+          "generic": [0, 2, 4, 8, 10, 11], "bert_saved": [0, 2, 10], "bert_v4_style": [0, 2, 10],
+          "bert_json_cased_normalizer": [0, 10]}
 GRID = [(n, o) for n in FULL for o in range(len(OPTIONS))] + [(n, o) for n, opts in SUBSET.items() for o in opts]
 
 

@@ -111,6 +111,17 @@ def test_generic_class_uses_tokenizer_json_verbatim(tmp_path, minilm_dir):
     assert tok(HOBBIT)["input_ids"][:3] == [101, 1999, 1037]
 
 
+def test_tokenizer_json_normalizer_disagreement_is_noted(tmp_path, minilm_dir):
+    folder = _bert(tmp_path, minilm_dir, tok_config={"model_max_length": 512})
+    data = json.loads((minilm_dir / "tokenizer.json").read_text(encoding="utf-8"))
+    data["normalizer"]["lowercase"] = False
+    _write(folder, "tokenizer.json", data)
+    tok = AutoTokenizer.from_pretrained(str(folder))
+    assert tok("Hello")["input_ids"] == [101, 7592, 102]  # lowercased, as transformers 5.x does
+    assert any("normalizer says lowercase=False but BertTokenizer uses do_lower_case=True" in str(s)
+               for s in tok.trace.warnings)
+
+
 def test_kwargs_override_tokenizer_config(tmp_path, minilm_dir):
     tok = AutoTokenizer.from_pretrained(str(_bert(tmp_path, minilm_dir)), model_max_length=6, do_lower_case=False)
     assert tok.model_max_length == 6

@@ -221,6 +221,7 @@ def _backend(spec, ckpt, json_path, raw_json, generic_json, init, trace) -> tupl
                       "post-processor rebuilt from tokenizer_config.json (as transformers 5.x does)", "vocab",
                       f"{len(vocab)} tokens")
             if spec.kind == "wordpiece":
+                _note_normalizer(raw_json.get("normalizer"), init, trace)
                 return families.wordpiece(vocab, init), ["tokenizer.json"]
             merges = [tuple(m.split(" ")) if isinstance(m, str) else tuple(m) for m in model.get("merges") or []]
             return families.byte_level_bpe(vocab, merges, init), ["tokenizer.json"]
@@ -235,6 +236,22 @@ def _backend(spec, ckpt, json_path, raw_json, generic_json, init, trace) -> tupl
     except Exception as e:  # noqa: BLE001 — tokenizers raises plain Exception on unreadable vocab files
         raise MalformedFile(f"{spec.name} vocabulary in {ckpt.where} cannot be read ({e}); re-download or fix "
                             "the tokenizer files.") from e
+
+
+# BertNormalizer field in tokenizer.json → the tokenizer_config.json key BertTokenizer builds it from.
+_BERT_NORMALIZER_KEYS = {"lowercase": "do_lower_case", "strip_accents": "strip_accents",
+                         "handle_chinese_chars": "tokenize_chinese_chars"}
+
+
+def _note_normalizer(normalizer: dict | None, init: dict, trace: Trace) -> None:
+    """Say where tokenizer.json's BertNormalizer disagrees with the one rebuilt from tokenizer_config.json."""
+    if not isinstance(normalizer, dict) or normalizer.get("type") != "BertNormalizer":
+        return
+    for field, key in _BERT_NORMALIZER_KEYS.items():
+        if field in normalizer and normalizer[field] != init[key]:
+            trace.warn("tokenizer.json", f"normalizer says {field}={normalizer[field]!r} but BertTokenizer uses "
+                       f"{key}={init[key]!r} from tokenizer_config.json or its default (transformers 5.x does too)",
+                       f"normalizer.{field}", normalizer[field])
 
 
 def _vocab_dict(vocab) -> dict[str, int]:
