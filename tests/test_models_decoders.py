@@ -284,3 +284,13 @@ def test_gpt2_sequence_classification_without_pad_token_refuses_batches(tmp_path
     assert model(input_ids=ids[:1]).logits.shape == (1, 2)  # one row: the last position is read
     with pytest.raises(InputError, match="pad_token_id"):
         model(input_ids=ids, attention_mask=mask)
+
+
+def test_gpt2_base_model_on_lm_head_checkpoint(tmp_path):
+    ref_model, folder = build(tmp_path, "GPT2LMHeadModel", transformers.GPT2Config(**TINY_GPT2))
+    model, info = AutoModel.from_pretrained(folder, output_loading_info=True)
+    assert type(model) is GPT2Model
+    assert info["missing_keys"] == set() and info["unexpected_keys"] == set()  # the tied lm_head was not saved
+    assert "transformer.wte.weight" in model.loading_report.renamed  # the base-model prefix was stripped
+    ids, mask = inputs()
+    assert_parity(run(model, ids, mask), run(ref_model.transformer, ids, mask), mask)
