@@ -1,6 +1,6 @@
 """Greedy generation with a KV cache, ours vs transformers, GPT-2-shaped (target: ours ≤ 1.0× transformers' time).
 
-    python bench/bench_generate.py [--size 124m|small] [--new-tokens 64] [--prompt 16] [--repeat 5] [--threads 2]
+    python bench/bench_generate.py [--size 124m|small] [--new-tokens 64] [--prompt 16] [--repeat 3] [--threads 2]
 
 Builds a GPT-2 checkpoint with random weights in a temp dir (124m: openai-community/gpt2's
 config — 12 layers, 768 wide, 50257 vocab; small: 6 layers, 384 wide), loads it with both
@@ -46,7 +46,7 @@ def main() -> None:
     parser.add_argument("--size", choices=list(SIZES), default="124m")
     parser.add_argument("--new-tokens", type=int, default=64)
     parser.add_argument("--prompt", type=int, default=16)
-    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
