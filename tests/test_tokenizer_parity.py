@@ -332,6 +332,18 @@ def test_loading_kwargs_parity(checkpoints, name, kwargs):
         _assert_same_decode(ours, theirs, ref["input_ids"], f"{name} {kwargs}")
 
 
+@pytest.mark.parametrize(("name", "kwargs"), [("bert_json", {}), ("roberta_files", {"add_prefix_space": True})])
+def test_pretokenized_parity(checkpoints, name, kwargs):
+    import transformers
+
+    folder = str(checkpoints[name][0])
+    ours, theirs = AutoTokenizer.from_pretrained(folder, **kwargs), transformers.AutoTokenizer.from_pretrained(
+        folder, **kwargs)
+    for args in [(["Hello", "wörld", "東京"],), ([["Hello", "world"], ["a"]],), (["Hello", "world"], ["x", "y"])]:
+        options = {"is_split_into_words": True, "return_offsets_mapping": True, "padding": True}
+        _assert_same_encoding(ours(*args, **options), theirs(*args, **options), f"{name} {args!r}")
+
+
 def test_decode_accepts_tensors_and_cleanup_flag(pairs):
     import torch
 
