@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from ..batch import BatchFeature
+from ..batch import BatchFeature, to_tensor
 from ..errors import FeatureExtractionError
 from ..trace import Trace
 from . import image_ops as ops
@@ -173,9 +173,11 @@ class LayoutLMv2ImageProcessor(ImageProcessor):
         items = flat_images(images)
         words, boxes = self._run_ocr(items, s) if s.apply_ocr else (None, None)
         out = BatchFeature(pixel_values=[self._run(image, s, None) for image in items])
+        if return_tensors is not None:  # words and boxes are ragged per image: they stay lists (as in transformers)
+            out["pixel_values"] = to_tensor(out["pixel_values"], return_tensors, "pixel_values")
         if words is not None:
             out["words"], out["boxes"] = words, boxes
-        return out.convert_to_tensors(return_tensors) if words is None else _tensors_but_words(out, return_tensors)
+        return out
 
     preprocess = __call__
 
@@ -198,12 +200,3 @@ class LayoutLMv2ImageProcessor(ImageProcessor):
     def unnormalize(self, pixel_values) -> np.ndarray:
         """(C, H, W) BGR uint8 → (H, W, C) RGB uint8 for display."""
         return ops.flip_channels(np.moveaxis(np.asarray(pixel_values), 0, -1)).astype(np.uint8)
-
-
-def _tensors_but_words(out: BatchFeature, return_tensors: str | None) -> BatchFeature:
-    # words and boxes are ragged per image: only pixel_values becomes a tensor (as in transformers).
-    if return_tensors is not None:
-        from ..batch import to_tensor
-
-        out["pixel_values"] = to_tensor(out["pixel_values"], return_tensors, "pixel_values")
-    return out
