@@ -71,8 +71,9 @@ def choose_class(ckpt: Checkpoint, trace: Trace) -> TokenizerSpec:
     if default and _strip(default) != _strip(named):
         spec = families.find_spec(named)
         if spec is None or spec.name == "TokenizersBackend":
-            trace.warn(source, f"differs from the model_type default {default!r} and is no dedicated class → "
-                       "generic backend built straight from tokenizer.json", "tokenizer_class", named)
+            what = "is transformers' generic class" if spec else "names no class transformers has"
+            trace.warn(source, f"differs from the model_type default {default!r} and {what} → generic backend "
+                       "built straight from tokenizer.json", "tokenizer_class", named)
             return families.SPECS["TokenizersBackend"]
         return _spec_or_raise(named, source, f"differs from the model_type default {default!r}; the named class "
                               "wins", trace, ckpt, key="tokenizer_class")
@@ -120,12 +121,8 @@ def build(spec: TokenizerSpec, ckpt: Checkpoint, kwargs: dict[str, Any], trace: 
     json_path = ckpt.path("tokenizer.json")
     raw_json = _read_tokenizer_json(json_path, ckpt) if json_path is not None and spec.kind != "json" else None
     files = ["tokenizer_config.json"] if tok_config else []
-    if json_path is None and not spec.vocab_files:
-        raise MissingFile(f"{ckpt.where} has no tokenizer.json, which {spec.name} needs (it has no other "
-                          "vocabulary format here); check that this checkpoint ships a tokenizer.")
-    if json_path is None and not all(ckpt.has(f) for f in spec.vocab_files):
-        raise MissingFile(f"{ckpt.where} has neither tokenizer.json nor {' + '.join(spec.vocab_files)}, which "
-                          f"{spec.name} needs; check that this checkpoint ships a tokenizer.")
+    if json_path is None:
+        _require_vocab_files(spec, ckpt)
     generic_json = _load_generic(json_path, ckpt) if spec.kind == "json" else None
     added_source = raw_json if raw_json is not None else _added_only(generic_json)
     init, origin = special.read_init(ckpt, tok_config, kwargs, json_path is not None, added_source, trace)
@@ -139,12 +136,21 @@ def build(spec: TokenizerSpec, ckpt: Checkpoint, kwargs: dict[str, Any], trace: 
     if not spec.dedicated:
         trace.warn("registry", f"no dedicated {spec.name} here → tokenizer.json used verbatim (same ids for "
                    "standard checkpoints)", "tokenizer_class", spec.name)
-    init["unk_token"] = tokens.named.get("unk_token")  # WordPiece needs it before the tokens are added
-    backend, used = _backend(spec, ckpt, json_path, raw_json, generic_json, init, trace)
+    backend, used = _backend(spec, ckpt, json_path, raw_json, generic_json, init, tokens, trace)
     files += used
     _add_tokens(backend, tokens)
     _post_processor(spec, backend, tokens, init, raw_json, trace)
     return _finish(spec, backend, tokens, init, ckpt, files, trace)
+
+
+def _require_vocab_files(spec: TokenizerSpec, ckpt: Checkpoint) -> None:
+    """No tokenizer.json: the class's own vocabulary files must all be there."""
+    if not spec.vocab_files:
+        raise MissingFile(f"{ckpt.where} has no tokenizer.json, which {spec.name} needs (it has no other "
+                          "vocabulary format here); check that this checkpoint ships a tokenizer.")
+    if not all(ckpt.has(f) for f in spec.vocab_files):
+        raise MissingFile(f"{ckpt.where} has neither tokenizer.json nor {' + '.join(spec.vocab_files)}, which "
+                          f"{spec.name} needs; check that this checkpoint ships a tokenizer.")
 
 
 def _read_tokenizer_json(path, ckpt: Checkpoint) -> dict:
@@ -180,8 +186,9 @@ def _settings_only(backend: Backend | None) -> dict:
     if backend is None:
         return {}
     padding, truncation = backend.padding, backend.truncation
+    strategy = {"Fixed": padding["length"]} if padding and padding["length"] else "BatchLongest"
     return {"padding": padding and {"direction": padding["direction"], "pad_token": padding["pad_token"],
-                                    "strategy": padding["length"]},
+                                    "strategy": strategy},
             "truncation": truncation and {"direction": truncation["direction"],
                                           "max_length": truncation["max_length"]}}
 
@@ -206,13 +213,14 @@ def _ignore_json_padding(raw: dict, init: dict, trace: Trace) -> None:
         init.setdefault("truncation_side", side)
 
 
-def _backend(spec, ckpt, json_path, raw_json, generic_json, init, trace) -> tuple[Backend, list[str]]:
+def _backend(spec, ckpt, json_path, raw_json, generic_json, init, tokens, trace) -> tuple[Backend, list[str]]:
     """The `tokenizers` pipeline without added tokens (family classes) or verbatim (generic)."""
     if spec.kind == "json":
         trace.add("tokenizer.json", "pipeline loaded verbatim", "model", type(generic_json.model).__name__)
         generic_json.no_padding()
         generic_json.no_truncation()
         return generic_json, ["tokenizer.json"]
+    unk = str(tokens.named.get("unk_token"))  # BertTokenizer passes str(unk_token) to WordPiece
     try:
         if raw_json is not None:
             model = raw_json["model"]
@@ -222,14 +230,14 @@ def _backend(spec, ckpt, json_path, raw_json, generic_json, init, trace) -> tupl
                       f"{len(vocab)} tokens")
             if spec.kind == "wordpiece":
                 _note_normalizer(raw_json.get("normalizer"), init, trace)
-                return families.wordpiece(vocab, init), ["tokenizer.json"]
+                return families.wordpiece(vocab, unk, init), ["tokenizer.json"]
             merges = [tuple(m.split(" ")) if isinstance(m, str) else tuple(m) for m in model.get("merges") or []]
             return families.byte_level_bpe(vocab, merges, init), ["tokenizer.json"]
         paths = [str(ckpt.require(f, spec.name)) for f in spec.vocab_files]
         trace.add(" + ".join(spec.vocab_files), f"no tokenizer.json → {spec.describe} built from the vocabulary "
                   "file(s)", "files", list(spec.vocab_files))
         if spec.kind == "wordpiece":
-            return families.wordpiece(paths[0], init), list(spec.vocab_files)
+            return families.wordpiece(paths[0], unk, init), list(spec.vocab_files)
         return families.byte_level_bpe(paths[0], paths[1], init), list(spec.vocab_files)
     except (MalformedFile, KeyError, AttributeError, TypeError):
         raise

@@ -68,9 +68,9 @@ def find_spec(class_name: str) -> TokenizerSpec | None:
 
 
 # --------------------------------------------------------------------------- backends (no added tokens yet)
-def wordpiece(vocab: dict | str, init: dict) -> Tokenizer:
+def wordpiece(vocab: dict | str, unk_token: str, init: dict) -> Tokenizer:
     """BertTokenizer.__init__: `vocab` is tokenizer.json's vocab dict or the path of vocab.txt."""
-    tok = Tokenizer(WordPiece(vocab, unk_token=str(init["unk_token"])))
+    tok = Tokenizer(WordPiece(vocab, unk_token=unk_token))
     tok.normalizer = normalizers.BertNormalizer(clean_text=True, handle_chinese_chars=init["tokenize_chinese_chars"],
                                                 strip_accents=init["strip_accents"], lowercase=init["do_lower_case"])
     tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
