@@ -130,11 +130,11 @@ def run_image(pre, image) -> ImageRun:
     """Decode the image, run the pipeline step by step, and call it like transformers would."""
     from loaders.media import load_image
 
-    record = load_image(image)
+    desc = pre.describe()
+    record = load_image(image, rgb=not desc.get("do_convert_rgb"))
     steps = pre.steps(record.image)
     batch = pre(record.image, return_tensors="np")
     pixels = next(iter(batch.values()))
-    desc = pre.describe()
     result = {
         "kind": "image", "class": type(pre).__name__,
         "input": {"format": record.file_format, "mode": record.original_mode,
@@ -301,8 +301,8 @@ def _panels(steps: list, pre, chw) -> list[tuple]:
         h, w = step.shape[:2]
         box = _crop_box(step, crop) if step.name == "resize" else None
         panels.append((f"{step.name}  {w}×{h}\n{', '.join(step.keys) or 'as decoded'}", step.output, box))
-    panels.append((f"model input {tuple(int(d) for d in chw.shape)}\nshown back: mean/std undone",
-                   pre.unnormalize(chw), None))
+    undone = "mean/std undone" if pre.describe().get("do_normalize") else "no normalisation to undo"
+    panels.append((f"model input {tuple(int(d) for d in chw.shape)}\nshown back: {undone}", pre.unnormalize(chw), None))
     return panels
 
 

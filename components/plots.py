@@ -264,14 +264,20 @@ def image_steps(panels: list[tuple[str, object, tuple[int, int, int, int] | None
 
 
 def channel_images(chw: np.ndarray, names: tuple[str, ...] = ("R", "G", "B"), subtitles: list[str] | None = None):
-    """Each channel of a normalised (C, H, W) tensor on one diverging colour scale centred at 0, with a colour bar."""
+    """Each channel of a (C, H, W) model input on one colour scale, with a colour bar.
+
+    Normalised tensors (negative values) use a diverging scale centred at 0; unnormalised ones
+    (e.g. LayoutLMv2's uint8) a grey scale from 0.
+    """
     from matplotlib import colormaps
     from PIL import Image, ImageDraw
 
     chw = np.asarray(chw, dtype=np.float32)
-    limit = float(np.abs(chw).max()) or 1.0
-    lut = (colormaps["RdBu_r"](np.linspace(0, 1, 256))[:, :3] * 255).astype(np.uint8)
-    index = np.clip((chw / limit + 1) * 127.5, 0, 255).astype(np.uint8)
+    signed = float(chw.min()) < 0
+    high = float(np.abs(chw).max()) or 1.0
+    low = -high if signed else 0.0
+    lut = (colormaps["RdBu_r" if signed else "gray"](np.linspace(0, 1, 256))[:, :3] * 255).astype(np.uint8)
+    index = np.clip((chw - low) / (high - low) * 255, 0, 255).astype(np.uint8)
     tiles = [_fit(Image.fromarray(lut[index[i]]))[0] for i in range(chw.shape[0])]
     top = TITLE_H + 16  # three title lines
     width = sum(t.width for t in tiles) + 16 * len(tiles) + 90
@@ -282,16 +288,17 @@ def channel_images(chw: np.ndarray, names: tuple[str, ...] = ("R", "G", "B"), su
         label = (names[i] if i < len(names) else f"channel {i}") + " channel"
         draw.multiline_text((x, 2), label + (f"\n{subtitles[i]}" if subtitles else ""), fill="#111827", font=font)
         x += tile.width + 16
-    _colour_bar(draw, canvas, lut, x + 4, top, limit, font)
+    _colour_bar(draw, canvas, lut, x + 4, top, (low, high), font)
     return canvas
 
 
-def _colour_bar(draw, canvas, lut: np.ndarray, x: int, top: int, limit: float, font) -> None:
+def _colour_bar(draw, canvas, lut: np.ndarray, x: int, top: int, limits: tuple[float, float], font) -> None:
     from PIL import Image
 
+    low, high = limits
     bar = Image.fromarray(np.repeat(lut[::-1, None, :], 16, axis=1)).resize((16, PANEL_H))
     canvas.paste(bar, (x, top))
-    for frac, value in ((0.0, limit), (0.5, 0.0), (1.0, -limit)):
+    for frac, value in ((0.0, high), (0.5, (low + high) / 2), (1.0, low)):
         y = top + round(frac * (PANEL_H - 1))
         draw.line((x + 16, y, x + 21, y), fill="#111827")
         draw.text((x + 24, y - 7), f"{value:+.2f}", fill="#111827", font=font)

@@ -204,12 +204,13 @@ def _reason(e: Exception) -> str:
 
 
 # ---------------------------------------------------------------------------------------- images
-def load_image(source, *, max_pixels: int | None = None, trace: Trace | None = None) -> ImageRecord:
+def load_image(source, *, max_pixels: int | None = None, rgb: bool = False, trace: Trace | None = None) -> ImageRecord:
     """Open `source` (path, bytes or PIL image) for an image processor, stating each conversion.
 
     Non-images, truncated files and images over `max_pixels` (default Pillow's MAX_IMAGE_PIXELS,
     its decompression-bomb limit) raise InputError. Animated images give their first frame; EXIF
-    orientation is applied; CMYK, 16-bit and other modes become RGB, RGBA or L.
+    orientation is applied; CMYK, 16-bit and other modes become RGB, RGBA or L. `rgb=True` also
+    turns L, P and RGBA into RGB, for processors without a convert_rgb step of their own.
     """
     from PIL import Image
 
@@ -224,6 +225,8 @@ def load_image(source, *, max_pixels: int | None = None, trace: Trace | None = N
     _load_pixels(record, name)
     _apply_orientation(record)
     _convert_mode(record)
+    if rgb and record.image.mode != "RGB":
+        _force_rgb(record)
     return record
 
 
@@ -315,6 +318,15 @@ def _convert_mode(record: ImageRecord) -> None:
     record.image = converted
     record.notes.append(how)
     record.trace.warn("input", how, "mode", mode)
+
+
+def _force_rgb(record: ImageRecord) -> None:
+    mode = record.image.mode
+    record.image = record.image.convert("RGB")
+    note = (f"{mode} → RGB: this processor has no convert_rgb step, and given a {mode} image transformers "
+            "stops with a channel-count error")
+    record.notes.append(note)
+    record.trace.warn("input", note, "mode", mode)
 
 
 def _to_8bit(image):

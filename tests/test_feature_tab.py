@@ -142,6 +142,25 @@ def test_unusual_images_are_converted_and_stated(tmp_path, mode):
     assert out[RESULT]["outputs"]["pixel_values"]["shape"] == [1, 3, 224, 224]
 
 
+@pytest.mark.parametrize("mode", ["L", "RGBA", "P"])
+def test_vit_without_convert_rgb_gets_rgb_and_says_so(tmp_path, mode):
+    path = tmp_path / f"{mode}.png"
+    Image.open(DRAWING).convert(mode).save(path)
+    out = ft.extract_features(VIT, None, str(path))
+    assert out[RESULT]["outputs"]["pixel_values"]["shape"] == [1, 3, 224, 224]
+    assert f"{mode} → RGB: this processor has no convert_rgb step" in out[HEAD]
+
+
+def test_unnormalised_uint8_output_layoutlmv2(tmp_path):
+    from transformers import LayoutLMv2ImageProcessor
+
+    LayoutLMv2ImageProcessor(apply_ocr=False).save_pretrained(tmp_path)
+    (tmp_path / "config.json").write_text('{"model_type": "layoutlmv2"}')
+    out = ft.extract_features(str(tmp_path), None, PHOTO)
+    assert out[RESULT]["outputs"]["pixel_values"] == {"shape": [1, 3, 224, 224], "dtype": "uint8"}
+    assert "rgb_to_bgr" in [s["name"] for s in out[RESULT]["steps"]] and out[CHANNELS]["visible"]
+
+
 # ------------------------------------------------------------------------------------ bad inputs
 def test_corrupt_audio_then_good_call(tmp_path):
     path = tmp_path / "junk.wav"

@@ -255,3 +255,12 @@ def test_pil_image_and_bytes_inputs():
     buffer = io.BytesIO()
     image.save(buffer, "PNG")
     assert load_image(buffer.getvalue()).image.size == (7, 5)
+
+
+@pytest.mark.parametrize("mode", ["L", "RGBA", "P", "LA"])
+def test_rgb_for_processors_without_convert_rgb(tmp_path, mode):
+    Image.new(mode, (8, 8)).save(tmp_path / "m.png")
+    record = load_image(tmp_path / "m.png", rgb=True)
+    assert record.image.mode == "RGB"
+    assert "no convert_rgb step" in record.notes[-1]
+    assert load_image(SAMPLES / "grace_hopper.jpg", rgb=True).notes == []  # RGB stays as it is
