@@ -43,7 +43,7 @@ What loading gives
 ignore_mismatched_sizes=False, revision=None, token=None, trust_remote_code=False, config=None,
 trace=None, **config_overrides)` → the model in eval mode (or `(model, info)` with transformers'
 four keys as sets/lists). The model carries `.config`, `.trace` (every decision) and
-`.loading_report` (a `LoadingReport`; `.to_dict()` is JSON-ready for the UI, `.warnings` are
+`.loading_report` (a `LoadingReport`, report.py; `.to_dict()` is JSON-ready for the UI, `.warnings` are
 plain-words sentences). `Model.from_config(config)` builds a randomly initialised model.
 
 Memory: weights are memory-mapped views (see weights.py) assigned straight into the meta-built
@@ -54,8 +54,7 @@ converts each tensor once.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import torch
 from torch import nn
@@ -64,49 +63,13 @@ from ..configuration import PretrainedConfig, refuse_remote_code
 from ..errors import ConfigError, RemoteCodeRefused, WeightLoadingError
 from ..hub import Checkpoint
 from ..trace import Trace
+from .report import LoadingReport, explain
 from .weights import TensorStore, find_weights
 
 _INIT_FUNCTIONS = ("normal_", "uniform_", "trunc_normal_", "kaiming_uniform_", "kaiming_normal_", "xavier_uniform_",
                    "xavier_normal_", "orthogonal_", "constant_", "ones_", "zeros_")
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16, "float64": torch.float64}
 LEGACY_RENAMES = [(r"\.gamma$", ".weight"), (r"\.beta$", ".bias")]  # old TF-era LayerNorm names
-
-
-@dataclass
-class LoadingReport:
-    """What happened to every weight, as data. Key names are the model's (after renames/prefix)."""
-
-    weight_files: list[str] = field(default_factory=list)
-    format: str = ""
-    dtype: str = ""
-    loaded: list[str] = field(default_factory=list)
-    missing_keys: list[str] = field(default_factory=list)  # not in the checkpoint → newly initialised
-    unexpected_keys: dict[str, str] = field(default_factory=dict)  # in the checkpoint, not in the model → why
-    mismatched_keys: list[tuple[str, tuple, tuple]] = field(default_factory=list)  # (key, checkpoint, model)
-    ignored_keys: dict[str, str] = field(default_factory=dict)  # dropped on purpose (family's ignored_keys)
-    renamed: dict[str, str] = field(default_factory=dict)  # checkpoint key → model key
-    tied: dict[str, str] = field(default_factory=dict)  # target → source
-    newly_initialised: list[str] = field(default_factory=list)  # missing + mismatched-and-ignored
-    warnings: list[str] = field(default_factory=list)  # plain words, for people
-
-    @property
-    def untrained(self) -> bool:
-        """True when some parameters are random (their outputs mean nothing until fine-tuned)."""
-        return bool(self.newly_initialised)
-
-    def info(self) -> dict[str, Any]:
-        """transformers' `output_loading_info` dict: sets of keys, mismatches as (key, ckpt shape, model shape)."""
-        return {"missing_keys": set(self.missing_keys), "unexpected_keys": set(self.unexpected_keys),
-                "mismatched_keys": set(self.mismatched_keys), "error_msgs": []}
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready (lists, dicts, strings) for the UI and the API."""
-        return {"weight_files": self.weight_files, "format": self.format, "dtype": self.dtype,
-                "loaded": len(self.loaded), "missing_keys": self.missing_keys,
-                "unexpected_keys": self.unexpected_keys,
-                "mismatched_keys": [[k, list(a), list(b)] for k, a, b in self.mismatched_keys],
-                "ignored_keys": self.ignored_keys, "renamed": self.renamed, "tied": self.tied,
-                "newly_initialised": self.newly_initialised, "untrained": self.untrained, "warnings": self.warnings}
 
 
 class PreTrainedModel(nn.Module):
@@ -245,7 +208,7 @@ class PreTrainedModel(nn.Module):
         report.tied = self.tie_weights()
         self._init_buffers()
         _refuse_meta(self)
-        _explain(self, report, trace)
+        explain(type(self).__name__, report, trace)
         return report
 
     def _map_keys(self, store: TensorStore, expected: dict, report: LoadingReport) -> dict[str, str]:
@@ -429,34 +392,3 @@ def _note_architectures(cls: type, config: PretrainedConfig, trace: Trace) -> No
         same = cls.__name__ in archs
         trace.add("config.json", f"trained as {', '.join(archs)}; shown only — the head is {cls.__name__}, "
                   "the class asked for" + ("" if not same else " (the same)"), "architectures", archs)
-
-
-def _explain(model: PreTrainedModel, report: LoadingReport, trace: Trace) -> None:
-    """Plain-words warnings in the report and the trace."""
-    name = type(model).__name__
-    trace.add("weights", f"{len(report.loaded)} tensors loaded into {name}", "dtype", report.dtype)
-    if report.renamed:
-        trace.add("weights", f"{len(report.renamed)} checkpoint name(s) adapted (legacy names, base-model prefix)",
-                  "example", next(iter(report.renamed.items())))
-    if report.tied:
-        trace.add("config.json", "tied weights share one tensor", "tie_word_embeddings", report.tied)
-    if report.ignored_keys:
-        trace.add("weights", "dropped on purpose", "keys", sorted(report.ignored_keys))
-    if report.unexpected_keys:
-        msg = (f"{len(report.unexpected_keys)} weight(s) in the checkpoint are not used by {name} and were "
-               f"ignored (for example {next(iter(report.unexpected_keys))}: "
-               f"{next(iter(report.unexpected_keys.values()))}).")
-        report.warnings.append(msg)
-        trace.warn("weights", msg, "unexpected_keys", sorted(report.unexpected_keys))
-    if report.mismatched_keys:
-        msg = (f"{len(report.mismatched_keys)} weight(s) had another shape in the checkpoint and were "
-               "re-initialised (ignore_mismatched_sizes=True).")
-        report.warnings.append(msg)
-        trace.warn("weights", msg, "mismatched_keys", [k for k, _, _ in report.mismatched_keys])
-    if report.newly_initialised:
-        msg = (f"{len(report.newly_initialised)} weight(s) of {name} are not in the checkpoint and were newly "
-               f"initialised with random values ({', '.join(report.newly_initialised[:4])}"
-               f"{', …' if len(report.newly_initialised) > 4 else ''}): this part is untrained, so its outputs are "
-               "meaningless until the model is fine-tuned on a task.")
-        report.warnings.append(msg)
-        trace.warn("weights", msg, "missing_keys", report.newly_initialised)
