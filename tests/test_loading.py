@@ -351,3 +351,13 @@ def test_legacy_torch_dtype_argument(tmp_path):
     folder, _ = save(tmp_path)
     model = AutoModel.from_pretrained(folder, torch_dtype=torch.bfloat16)
     assert model.dtype == torch.bfloat16 and "dtype" not in model.config.extra
+
+
+def test_given_config_with_overrides(tmp_path):
+    from loaders import AutoConfig
+
+    folder, _ = save(tmp_path, T.BertForSequenceClassification)
+    config = AutoConfig.from_pretrained(folder)
+    model = AutoModelForSequenceClassification.from_pretrained(folder, config=config, num_labels=3,
+                                                               ignore_mismatched_sizes=True)
+    assert model.classifier.out_features == 3 and config.num_labels == 2  # the caller's config is not changed

@@ -166,7 +166,11 @@ class PreTrainedModel(nn.Module):
             dtype = legacy if dtype == "auto" else dtype
             trace.add("call", "torch_dtype is the legacy name of dtype", "torch_dtype", str(legacy))
         ckpt = Checkpoint.open(checkpoint, revision=revision, token=token, trace=trace)
-        config = config if config is not None else cls._read_config(ckpt, trace, config_overrides)
+        if config is None:
+            config = cls._read_config(ckpt, trace, config_overrides)
+        elif config_overrides:  # a caller's config plus overrides (num_labels=…): rebuild it with them
+            config = type(config).from_dict(config.to_dict(), trace, **config_overrides)
+            trace.add("call", "override the given config", "overrides", config_overrides)
         _note_architectures(cls, config, trace)
         store = TensorStore(find_weights(ckpt, trace))
         torch_dtype = _resolve_dtype(dtype, config, store, trace)
