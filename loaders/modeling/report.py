@@ -57,7 +57,9 @@ def explain(name: str, report: LoadingReport, trace: Trace) -> None:
     if report.tied:
         trace.add("config.json", "tied weights share one tensor", "tie_word_embeddings", report.tied)
     if report.ignored_keys:
-        trace.add("weights", "dropped on purpose", "keys", sorted(report.ignored_keys))
+        for reason in sorted(set(report.ignored_keys.values())):
+            keys = sorted(k for k, why in report.ignored_keys.items() if why == reason)
+            trace.add("weights", f"dropped on purpose: {reason}", "keys", keys)
     if report.unexpected_keys:
         msg = (f"{len(report.unexpected_keys)} weight(s) in the checkpoint are not used by {name} and were "
                f"ignored (for example {next(iter(report.unexpected_keys))}: "

@@ -222,7 +222,7 @@ class BertPreTrainedModel(PreTrainedModel):
                     r"(^|\.)token_type_ids$": "a token-type-ids buffer from older checkpoints; not a weight"}
     unexpected_reasons = {r"^cls\.seq_relationship\.": "the next-sentence-prediction head of pre-training "
                                                         "(BertForPreTraining); no Auto class uses it",
-                          r"^bert\.pooler\.": "the pooler of the bare model; this class does not use it",
+                          r"^(bert\.)?pooler\.": "the pooler of the bare model; this class does not use it",
                           r"^cls\.predictions\.": "the masked-LM head; this class does not have it"}
 
     @torch.no_grad()

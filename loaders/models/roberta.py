@@ -81,7 +81,7 @@ class RobertaPreTrainedModel(BertPreTrainedModel):
     config_class = RobertaConfig
     base_model_prefix = "roberta"
     unexpected_reasons = {r"^lm_head\.": "the masked-LM head; this class does not have it",
-                          r"^roberta\.pooler\.": "the pooler of the bare model; this class does not use it"}
+                          r"^(roberta\.)?pooler\.": "the pooler of the bare model; this class does not use it"}
 
     @torch.no_grad()
     def _init_weights(self, module: nn.Module) -> None:
