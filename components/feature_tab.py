@@ -176,7 +176,7 @@ def _traces(pre, media: Trace) -> list[Trace]:
 # ------------------------------------------------------------------------------------ audio view
 def _audio_outputs(run: AudioRun):
     pre, record, ex, result = run.pre, run.record, run.explained, run.result
-    waves = plots.waveform_figure(_wave_rows(ex, record))
+    waves = plots.waveform_figure(_wave_rows(ex, record, "attention_mask" in result["outputs"]))
     spec, result["spectrogram"] = _spectrogram(ex, pre, next(iter(result["outputs"]), "features"))
     facts = {"sampling_rate": str(result["sampling_rate"])}
     head = view.summary(f"{result['class']} — {record.duration:.2f} s of audio", facts, result["outputs"],
@@ -188,7 +188,7 @@ def _audio_outputs(run: AudioRun):
             trace_html(*_traces(pre, record.trace)), result)
 
 
-def _wave_rows(ex: dict, record) -> list[plots.WaveRow]:
+def _wave_rows(ex: dict, record, mask_returned: bool) -> list[plots.WaveRow]:
     import numpy as np
 
     rate = record.sampling_rate
@@ -204,7 +204,8 @@ def _wave_rows(ex: dict, record) -> list[plots.WaveRow]:
     mask = ex.get("attention_mask")
     label = "what the extractor uses: " + _wave_label(ex, len(model_wave), rate)
     rows.append(plots.WaveRow(label, model_wave, rate, valid=None if valid is None else valid / rate,
-                              mask=None if mask is None else np.asarray(mask).reshape(-1)))
+                              mask=None if mask is None else np.asarray(mask).reshape(-1),
+                              mask_label="attention_mask" + ("" if mask_returned else " (not returned)")))
     return rows
 
 
@@ -259,7 +260,7 @@ def _padding_html(ex: dict, outputs: dict) -> str:
         ones = f"{int(sum(mask))} of {len(mask)} positions are 1"
         mask_text = f"returned, {ones}" if "attention_mask" in outputs else \
             f"not returned (return_attention_mask = false); it would be: {ones}"
-    return view.empty(f"Padding/truncation: {text or 'none'}. attention_mask: {mask_text}.")
+    return view.note(f"Padding/truncation: {text or 'none'}. attention_mask: {mask_text}.")
 
 
 def _input_steps(record) -> list[dict]:

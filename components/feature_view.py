@@ -19,11 +19,16 @@ CSS = """
 .ce-fx-summary .shape { font-family: ui-monospace, monospace; font-weight: 700; color: #1d4ed8; }
 .ce-fx-summary .note { color: #b45309; }
 .ce-fx-empty { color: var(--body-text-color-subdued); font-style: italic; }
+.ce-fx-note { font-size: 0.88em; margin: 0.2em 0 0.6em 0; }
 """
 
 
 def empty(message: str) -> str:
     return f'<p class="ce-fx-empty">{html.escape(message)}</p>'
+
+
+def note(message: str) -> str:
+    return f'<p class="ce-fx-note">{html.escape(message)}</p>'
 
 
 def summary(title: str, facts: dict[str, str], outputs: dict[str, dict], notes: Iterable[str]) -> str:

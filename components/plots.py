@@ -30,6 +30,7 @@ class WaveRow:
     valid: float | None = None
     mask: np.ndarray | None = None  # attention mask per sample, drawn as a strip under the row
     cut: float | None = None  # seconds from which truncation drops the signal
+    mask_label: str = "attention_mask"
 
 
 def figure_to_image(fig):
@@ -94,7 +95,7 @@ def _draw_wave(ax, row: WaveRow) -> None:
                 ha="center", va="top", fontsize=8, color=CUT_COLOR,
                 bbox={"facecolor": "white", "alpha": 0.85, "lw": 0})
     if row.mask is not None:
-        _mask_strip(ax, row.mask, row.rate)
+        _mask_strip(ax, row.mask, row.rate, row.mask_label)
     peak = float(np.abs(signal).max()) if signal.size else 0.0
     ax.set_ylim(-1.1 * peak - 1e-6, 1.1 * peak + 1e-6)
     ax.set_title(row.label, loc="left", fontsize=9)
@@ -102,12 +103,12 @@ def _draw_wave(ax, row: WaveRow) -> None:
     ax.grid(alpha=0.25)
 
 
-def _mask_strip(ax, mask: np.ndarray, rate: int) -> None:
+def _mask_strip(ax, mask: np.ndarray, rate: int, label: str) -> None:
     """attention_mask along the bottom of a waveform row: dark where 1 (attend), empty where 0."""
     mask = np.asarray(mask).reshape(1, -1).astype(np.float32)
     ax.imshow(mask, extent=(0, mask.shape[1] / rate, 0, 0.08), transform=ax.get_xaxis_transform(),
               aspect="auto", cmap="Greys", vmin=0, vmax=1.6, interpolation="nearest", origin="lower")
-    ax.text(0.998, 0.1, "attention_mask (grey = 1)", transform=ax.transAxes, fontsize=7, color="#374151",
+    ax.text(0.998, 0.1, f"{label}: grey = 1", transform=ax.transAxes, fontsize=7, color="#374151",
             ha="right", va="bottom")
 
 
