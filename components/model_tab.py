@@ -2,7 +2,7 @@
 
 Two views: "Run a model" (summary, loading report, head outputs, attention maps, trace) and the
 "Weights inspector" (tensors from safetensors headers, any architecture, nothing downloaded).
-Handlers are thin: `model_tasks` computes, `model_views` renders, `friendly` turns errors into
+Handlers are thin: `loaders.tasks` computes, `model_views` renders, `friendly` turns errors into
 messages. API endpoints: `/run_model` and `/inspect_weights` (JSON).
 """
 
@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import gradio as gr
 
-from loaders import DEFAULT_TEXT_CHECKPOINT, LoaderError, inspect_weights
+from loaders import DEFAULT_TEXT_CHECKPOINT, LoaderError, inspect_weights, tasks
 
-from . import model_tasks as tasks
 from . import model_views as views
 from .common import checkpoint_box, friendly, trace_html
 

@@ -13,7 +13,8 @@ import io
 from collections.abc import Callable, Sequence
 from typing import Any
 
-MAX_MAP_TOKENS = 64  # attention maps beyond this show the first tokens only (labels get unreadable)
+from loaders.tasks import MAX_MAP_TOKENS
+
 PALETTE = ["#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2", "#ca8a04", "#db2777", "#4f46e5",
            "#65a30d"]
 CSS = """

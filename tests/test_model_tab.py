@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from components import model_tab as tab
-from components import model_tasks as tasks
+from loaders import tasks
 
 TEXT = "Paris is the [MASK] of France."
 TOKENIZER_FILES = ["tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json"]

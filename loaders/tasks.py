@@ -1,7 +1,8 @@
-"""What the Model tab computes: load (cached), tokenize, run, and turn each task head's output into data.
+"""Task runs, like transformers' pipelines: load (cached), tokenize, run, and turn each task head's
+output into plain data (label probabilities, top-k candidates, answer spans, continuations).
 
-No gradio here: `run_model(...)` returns a `Run` whose `.data` is JSON-ready (the `/run_model` API
-answer) and whose attentions and model feed the views. Everything comes from `loaders`.
+`run_model(...)` returns a `Run` whose `.data` is JSON-ready (the Model tab's `/run_model` API
+answer) and whose attentions and model feed the tab's views. Used by the UI; no gradio here.
 """
 
 from __future__ import annotations
@@ -9,13 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from loaders import Checkpoint, Trace
-from loaders.cache import LRUCache
-from loaders.errors import InputError, UnsupportedModelType
-from loaders.registry import MODEL_KINDS
+from .cache import LRUCache
+from .errors import InputError, UnsupportedModelType
+from .hub import Checkpoint
+from .registry import MODEL_KINDS
+from .trace import Trace
 
-from .model_views import MAX_MAP_TOKENS
-
+MAX_MAP_TOKENS = 64  # attention maps keep the first tokens only (labels get unreadable beyond)
 MAX_TOKENS = 256  # inputs are truncated here: attention maps of every head are kept for the page
 MODELS = LRUCache(3)  # (checkpoint, task, dtype, device) → model; shared by every user, so bounded
 TOKENIZERS = LRUCache(4)
