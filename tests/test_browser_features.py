@@ -95,28 +95,50 @@ def test_extract_features_api_endpoint(app_url):
     assert [s["name"] for s in outputs[-1]["steps"]][:2] == ["input", "resize"]
 
 
-def test_microphone_recording(app_url):
-    """Chromium's fake microphone (a beep) records through gr.Audio; the WAV it uploads is decoded and resampled."""
+@pytest.fixture
+def device_page(browser, app_url):
+    """A page in a second Chromium with fake camera and microphone (a test pattern and a beep), permissions granted.
+
+    Launched through the session's Playwright (a second sync_playwright() cannot start inside the first).
+    """
     from conftest import CHROMIUM_ARGS
-    from playwright.sync_api import sync_playwright
 
     args = [*CHROMIUM_ARGS, "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=args, headless=True)
-        context = browser.new_context(viewport={"width": 1400, "height": 1000}, permissions=["microphone"])
-        page = context.new_page()
-        page.set_default_timeout(60_000)
-        page.goto(app_url)
-        _open_tab(page)
-        page.locator("#ce-fx-audio button[aria-label='Record audio']").click()
-        page.locator("#ce-fx-audio button", has_text="Record").first.click()
-        page.wait_for_timeout(2000)
-        with page.expect_response(lambda r: "/upload" in r.url and r.ok):  # the recording reaches the server
-            page.locator("#ce-fx-audio button", has_text="Stop").first.click()
-        page.wait_for_timeout(500)  # the component's change event settles the value
-        page.locator("#ce-fx-run").click()
-        head = page.locator("#ce-fx-head")
-        head.get_by_text("(1, 80, 3000)").wait_for()
-        assert "s of audio" in head.inner_text()
-        screenshot(page, "features_microphone")
-        browser.close()
+    devices = browser.browser_type.launch(executable_path="/usr/bin/chromium", args=args, headless=True)
+    context = devices.new_context(viewport={"width": 1400, "height": 1000}, permissions=["camera", "microphone"])
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    page.goto(app_url)
+    _open_tab(page)
+    yield page
+    devices.close()
+
+
+def test_microphone_recording(device_page):
+    page = device_page
+    page.locator("#ce-fx-audio button[aria-label='Record audio']").click()
+    page.locator("#ce-fx-audio button", has_text="Record").first.click()
+    page.wait_for_timeout(2000)
+    with page.expect_response(lambda r: "/upload" in r.url and r.ok):  # the recording reaches the server
+        page.locator("#ce-fx-audio button", has_text="Stop").first.click()
+    page.wait_for_timeout(500)  # the component's change event settles the value
+    page.locator("#ce-fx-run").click()
+    head = page.locator("#ce-fx-head")
+    head.get_by_text("(1, 80, 3000)").wait_for()
+    assert "s of audio" in head.inner_text()
+    screenshot(page, "features_microphone")
+
+
+def test_webcam_capture(device_page):
+    page = device_page
+    _choose_checkpoint(page, "vit-base-patch16-224")
+    page.locator("#ce-fx-image button[aria-label='Capture from camera']").click()
+    page.locator("#ce-fx-image button", has_text="Click to Access Webcam").click()
+    with page.expect_response(lambda r: "/upload" in r.url and r.ok):
+        page.locator("#ce-fx-image button[aria-label='capture photo']").click()
+    page.wait_for_timeout(500)
+    page.locator("#ce-fx-run").click()
+    head = page.locator("#ce-fx-head")
+    head.get_by_text("(1, 3, 224, 224)").wait_for()
+    assert "ViTImageProcessor" in head.inner_text()
+    screenshot(page, "features_webcam")
