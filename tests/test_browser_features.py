@@ -134,6 +134,9 @@ def test_webcam_capture(device_page):
     _choose_checkpoint(page, "vit-base-patch16-224")
     page.locator("#ce-fx-image button[aria-label='Capture from camera']").click()
     page.locator("#ce-fx-image button", has_text="Click to Access Webcam").click()
+    # Capture only once the stream shows frames; a click before that captures nothing.
+    page.wait_for_function("() => { const v = document.querySelector('#ce-fx-image video');"
+                           " return v && v.readyState >= 2 && v.videoWidth > 0; }")
     with page.expect_response(lambda r: "/upload" in r.url and r.ok):
         page.locator("#ce-fx-image button[aria-label='capture photo']").click()
     page.wait_for_timeout(500)
