@@ -106,15 +106,19 @@ class WhisperFeatureExtractor(SequenceFeatureExtractor):
             x = torch.from_numpy(np.ascontiguousarray(batch, dtype=np.float32))
             if c.dither:
                 x = x + c.dither * torch.randn_like(x)
-            filters = torch.from_numpy(np.ascontiguousarray(self.mel_filters.T, dtype=np.float32))  # (mels, bins)
+            filters = torch.from_numpy(np.ascontiguousarray(self.mel_filters, dtype=np.float32))  # (bins, mels)
             window = torch.from_numpy(_hann32(c.n_fft))
+            half = c.n_fft // 2
             mel = torch.empty(x.shape[0], c.feature_size, x.shape[1] // c.hop_length)  # (B, mels, frames)
             for start in range(0, x.shape[0], EXAMPLES_PER_STEP):  # bounded temporaries: stay in cache
-                group = x[start:start + EXAMPLES_PER_STEP]
-                # Centred (reflect-padded) periodic-Hann STFT; the last frame is dropped.
-                spec = torch.stft(group, c.n_fft, c.hop_length, window=window, return_complex=True)[..., :-1]
+                group = x[start:start + EXAMPLES_PER_STEP, None]  # (G, 1, N)
+                # Centred periodic-Hann STFT written as frames → rfft, the last frame dropped: the same
+                # numbers as torch.stft, but (frames, bins) rows make the power and mel steps contiguous.
+                padded = torch.nn.functional.pad(group, (half, half), mode="reflect")[:, 0]
+                frames = padded.unfold(-1, c.n_fft, c.hop_length)[:, :-1] * window  # (G, frames, n_fft)
+                spec = torch.fft.rfft(frames)  # (G, frames, bins)
                 power = spec.real.square() + spec.imag.square()  # |X|² without abs()'s square root
-                torch.matmul(filters, power, out=mel[start:start + EXAMPLES_PER_STEP])
+                mel[start:start + EXAMPLES_PER_STEP] = (power @ filters).transpose(1, 2)
             log_spec = mel.clamp_(min=MEL_FLOOR).log10_()
             peak = log_spec.amax(dim=(1, 2), keepdim=True)
             log_spec = torch.maximum(log_spec, peak - DYNAMIC_RANGE).add_(4.0).div_(4.0)
