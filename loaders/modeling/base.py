@@ -60,8 +60,9 @@ import torch
 from torch import nn
 
 from ..configuration import PretrainedConfig, refuse_remote_code
-from ..errors import ConfigError, RemoteCodeRefused, WeightLoadingError
+from ..errors import ConfigError, LoaderError, RemoteCodeRefused, WeightLoadingError
 from ..hub import Checkpoint
+from ..registry import get_family
 from ..trace import Trace
 from .report import LoadingReport, explain
 from .weights import TensorStore, find_weights
@@ -393,6 +394,19 @@ def _resolve_dtype(requested, config: PretrainedConfig, store: TensorStore, trac
 def _note_architectures(cls: type, config: PretrainedConfig, trace: Trace) -> None:
     archs = config.architectures
     if archs:
-        same = cls.__name__ in archs
-        trace.add("config.json", f"trained as {', '.join(archs)}; shown only — the head is {cls.__name__}, "
+        name = _transformers_name(cls, config.model_type)
+        same = name in archs
+        trace.add("config.json", f"trained as {', '.join(archs)}; shown only — the head is {name}, "
                   "the class asked for" + ("" if not same else " (the same)"), "architectures", archs)
+
+
+def _transformers_name(cls: type, model_type: str) -> str:
+    # One of our classes can serve several model_types (LlamaForCausalLM for mistral): use the
+    # registry's transformers name for this model_type, so "MistralForCausalLM" reads as the same.
+    try:
+        family = get_family(model_type)
+    except LoaderError:
+        return cls.__name__
+    path = f"{cls.__module__}:{cls.__name__}"
+    kind = next((k for k, p in family.models.items() if p == path), None)
+    return family.names.get(kind, cls.__name__) if kind else cls.__name__
