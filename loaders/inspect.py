@@ -282,6 +282,7 @@ def _from_hub(ckpt: Checkpoint, trace: Trace) -> WeightsReport | None:
         raise RepoNotFound(f"{ckpt.where} was not found on the Hub (or is private: set HF_TOKEN); "
                            "check the spelling and revision.") from e
     except hf.NotASafetensorsRepoError as e:
+        _raise_if_not_on_hub(ckpt)
         raise MissingFile(f"{ckpt.where} has no model.safetensors (or index): the inspector reads only safetensors "
                           "headers from the Hub, since a .bin must be downloaded whole; download it and give the "
                           "local folder instead.") from e
@@ -290,6 +291,15 @@ def _from_hub(ckpt: Checkpoint, trace: Trace) -> WeightsReport | None:
     except Exception as e:  # noqa: BLE001 — transport failure (offline, DNS, TLS): try a local copy
         return _hub_fallback(ckpt, trace, e)
     return hub_report(ckpt, meta, trace)
+
+
+def _raise_if_not_on_hub(ckpt: Checkpoint) -> None:
+    # get_safetensors_metadata reports an unknown repo or revision as "not a safetensors repo" (its file_exists
+    # probes swallow the 404s); listing the repo raises RepoNotFound for those. Unreachable: the caller decides.
+    try:
+        ckpt.files()
+    except HubUnreachable:
+        pass
 
 
 def _hub_fallback(ckpt: Checkpoint, trace: Trace, cause: Exception) -> None:
