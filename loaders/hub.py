@@ -193,6 +193,12 @@ class Checkpoint:
         except hf.RepositoryNotFoundError as e:
             raise RepoNotFound(f"Repo {self.repo_id!r} was not found on the Hub (or is private: set HF_TOKEN); "
                                "check the spelling.") from e
+        except hf.HfHubHTTPError as e:
+            if e.response.status_code != 401:  # 5xx, 429: the Hub is down or busy → packaged copy or cache
+                return self._offline_files(e)
+            # A 401 without RepoNotFound/GatedRepo is the Hub refusing the token itself (expired, mistyped).
+            raise GatedRepo(f"The Hub refused the token for {self.repo_id} (401 invalid credentials); "
+                            "set a valid HF_TOKEN or unset it.") from e
         except Exception as e:  # noqa: BLE001 — any transport failure (httpx, DNS, TLS, offline mode)
             return self._offline_files(e)
 
