@@ -10,7 +10,8 @@ It speaks the subset of the Hub protocol that `HfApi.model_info`, `hf_hub_downlo
   `127.0.0.1`, same port) with `X-Linked-Etag`/`X-Linked-Size`, so the client must not forward the token.
 - `Range: bytes=a-b` → 206 (what `get_safetensors_metadata` sends).
 - Errors carry `X-Error-Code` (RepoNotFound, GatedRepo, RevisionNotFound, EntryNotFound), which
-  `hf_raise_for_status` turns into the matching exception.
+  `hf_raise_for_status` turns into the matching exception; a wrong token gets the Hub's plain 401
+  "Invalid credentials in Authorization header" on every route.
 
 Every request is logged (`hub.log`), so tests can assert which files were fetched and with what headers.
 Bounded: loopback only, per-connection socket timeout, daemon threads, capped log; `stop()` (or leaving
@@ -70,6 +71,7 @@ class FakeHub:
 
     def __init__(self, token: str = "hf_fake_token"):
         self.token = token  # the only token gated/private repos accept
+        self.outage: int | None = None  # set to e.g. 503: every request gets that status (the Hub is down)
         self.repos: dict[str, Repo] = {}
         self.log: deque[Request] = deque(maxlen=10_000)
         self._blobs: dict[str, tuple[Path, str, str]] = {}  # sha256 → (path, repo id, file name), for the CDN
@@ -177,6 +179,12 @@ class _Handler(BaseHTTPRequestHandler):
         self.record = Request(self.command, url.path, self.headers.get("Authorization"), self.headers.get("Range"),
                               repo, name)
         self.hub.log.append(self.record)
+        if self.hub.outage is not None:
+            return self._error(self.hub.outage, "", "Service unavailable", body)
+        auth = self.headers.get("Authorization")
+        if auth is not None and not self.hub.authorized(self.headers) and not url.path.startswith("/cdn/"):
+            # The Hub refuses a bad token on every route, public repos included.
+            return self._error(401, "", "Invalid credentials in Authorization header", body)
         if url.path.startswith("/api/models/"):
             return self._model_info(url.path.removeprefix("/api/models/"), parse_qs(url.query), body)
         if resolve:
@@ -258,8 +266,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _error(self, status: int, code: str, message: str, body: bool, extra: dict | None = None) -> None:
         data = json.dumps({"error": message}).encode()
         self.send_response(status)
-        self._headers({"Content-Type": "application/json", "Content-Length": str(len(data)),
-                       "X-Error-Code": code, "X-Error-Message": message, **(extra or {})})
+        headers = {"Content-Type": "application/json", "Content-Length": str(len(data)), "X-Error-Message": message}
+        self._headers({**headers, **({"X-Error-Code": code} if code else {}), **(extra or {})})
         if body:
             self.wfile.write(data)
 

@@ -89,10 +89,12 @@ def _tiny_bert(folder: Path, minilm_dir: Path, *, layers: int = 2, shard: str | 
 @pytest.fixture(scope="module")
 def checkpoints(tmp_path_factory, minilm_dir) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("repos")
-    v1 = root / "v1"
-    v1.mkdir()
-    (v1 / "config.json").write_text(json.dumps({"model_type": "bert", "num_hidden_layers": 1}))
-    return {"main": _tiny_bert(root / "main", minilm_dir), "v1": v1,
+    v1, bin_only = root / "v1", root / "bin-only"
+    for folder in (v1, bin_only):
+        folder.mkdir()
+        (folder / "config.json").write_text(json.dumps({"model_type": "bert", "num_hidden_layers": 1}))
+    (bin_only / "pytorch_model.bin").write_bytes(b"\0" * 4096)  # never fetched: the Hub inspector refuses .bin
+    return {"main": _tiny_bert(root / "main", minilm_dir), "v1": v1, "bin-only": bin_only,
             "sharded": _tiny_bert(root / "sharded", minilm_dir, shard="1MB")}
 
 
@@ -103,6 +105,7 @@ def served(checkpoints):
         hub.add_repo(REPO, checkpoints["main"])
         hub.add_revision(REPO, "v1", checkpoints["v1"])
         hub.add_repo("org/sharded", checkpoints["sharded"])
+        hub.add_repo("org/bin-only", checkpoints["bin-only"])
         hub.add_repo("org/gated", checkpoints["main"], gated=True)
         hub.add_repo("org/private", checkpoints["main"], private=True)
         yield hub
@@ -223,19 +226,33 @@ def test_hf_token_opens_gated_and_private_repos(hub, tmp_path):
     assert hub.fetched("org/gated") == ["config.json", "model.safetensors"]
 
 
+def test_refused_token_says_so(hub, tmp_path):
+    out = run(f"""
+        emit(config=attempt(lambda: AutoConfig.from_pretrained({REPO!r})),
+             default=attempt(lambda: AutoConfig.from_pretrained(loaders.DEFAULT_TEXT_CHECKPOINT)),
+             inspect=attempt(lambda: inspect_weights({REPO!r})))
+    """, tmp_path, hub.url, token="hf_expired")
+    for case in ("config", "default", "inspect"):  # not "cannot reach the Hub", not a silent packaged copy
+        assert out[case]["error"] == "GatedRepo", out[case]
+        assert "refused the token" in out[case]["message"] and "valid HF_TOKEN" in out[case]["message"]
+
+
 # ----------------------------------------------------------------------------- (6) the HF cache when the Hub is gone
-@pytest.mark.parametrize("how", ["server stopped", "HF_HUB_OFFLINE=1"])
+@pytest.mark.parametrize("how", ["server stopped", "HF_HUB_OFFLINE=1", "Hub answers 503"])
 def test_cached_repo_resolves_when_the_hub_is_gone(checkpoints, tmp_path, how):
-    with FakeHub() as hub:
-        hub.add_repo(REPO, checkpoints["main"])
-        url = hub.url
-        first = run(f"emit(r=attempt(lambda: AutoTokenizer.from_pretrained({REPO!r})))", tmp_path, url)
-        assert first["r"]["error"] is None
     code = f"""
         r = attempt(lambda: AutoTokenizer.from_pretrained({REPO!r}))
         emit(r=r, ids=r["obj"]("hola")["input_ids"] if r["error"] is None else None)
     """
-    out = run(code, tmp_path, url, offline=how != "server stopped")
+    with FakeHub() as hub:
+        hub.add_repo(REPO, checkpoints["main"])
+        url = hub.url
+        assert run(code, tmp_path, url)["r"]["error"] is None  # fills the HF cache
+        if how == "Hub answers 503":
+            hub.outage = 503
+            out = run(code, tmp_path, url)
+    if how != "Hub answers 503":
+        out = run(code, tmp_path, url, offline=how == "HF_HUB_OFFLINE=1")
     assert out["r"]["error"] is None, out["r"]
     assert out["ids"] == [101, 7570, 2721, 102]
     assert "⚠ hub" in out["r"]["trace"] and "from the local cache" in out["r"]["trace"]
@@ -288,8 +305,11 @@ def test_inspector_errors_from_the_hub(hub, tmp_path):
     out = run("""
         emit(gated=attempt(lambda: inspect_weights("org/gated")),
              unknown=attempt(lambda: inspect_weights("org/no-such-model")),
-             revision=attempt(lambda: inspect_weights("org/tiny-bert@nope")))
+             revision=attempt(lambda: inspect_weights("org/tiny-bert@nope")),
+             bin_only=attempt(lambda: inspect_weights("org/bin-only")))
     """, tmp_path, hub.url)
     assert out["gated"]["error"] == "GatedRepo" and "HF_TOKEN" in out["gated"]["message"]
     assert out["unknown"]["error"] == "RepoNotFound" and "check the spelling" in out["unknown"]["message"]
-    assert out["revision"]["error"] == "RepoNotFound"
+    assert out["revision"]["error"] == "RepoNotFound" and "no revision 'nope'" in out["revision"]["message"]
+    assert out["bin_only"]["error"] == "MissingFile" and "give the local folder" in out["bin_only"]["message"]
+    assert hub.fetched() == []
