@@ -59,7 +59,8 @@ def packaged_folder(repo_id: str) -> Path | None:
 
 
 class Checkpoint:
-    """A resolved checkpoint: `kind` is "local", "hub" or "packaged"; files come from `path()`."""
+    """A resolved checkpoint: `kind` is "local", "hub", "packaged" or "cache" (a Hub snapshot used while the
+    Hub is unreachable: it holds only the files downloaded before); files come from `path()`."""
 
     def __init__(self, spec: str, kind: str, *, folder: Path | None = None, repo_id: str | None = None,
                  revision: str | None = None, token: str | None = None, cache_dir: str | None = None,
@@ -125,6 +126,8 @@ class Checkpoint:
             return f"Hub repo {self.repo_id}" + (f"@{self.revision}" if self.revision else "")
         if self.kind == "packaged":
             return f"packaged copy of {self.repo_id} ({self.folder})"
+        if self.kind == "cache":
+            return f"cached copy of {self.repo_id} (Hub unreachable: only files downloaded before)"
         return f"folder {self.folder}"
 
     # ---------------------------------------------------------------- files
@@ -156,6 +159,9 @@ class Checkpoint:
     def require(self, name: str, purpose: str) -> Path:
         """Like `path`, but a missing file raises MissingFile naming what needed it."""
         p = self.path(name)
+        if p is None and self.kind == "cache":  # the repo may well have it; it was just never downloaded
+            raise HubUnreachable(f"{name} of {self.repo_id} is not in the local cache and the Hub cannot be reached; "
+                                 "connect to the network once, or give a local folder.")
         if p is None:
             raise MissingFile(f"{self.where} has no {name}, which {purpose} needs; "
                               "check that this checkpoint ships that component.")
@@ -215,7 +221,7 @@ class Checkpoint:
             raise HubUnreachable(f"Cannot reach the Hub for {self.repo_id} and it is not in the local cache; "
                                  "connect to the network once, or give a local folder.") from cause
         self.trace.warn("hub", "Hub unreachable → files from the local cache", "snapshot", str(snapshot))
-        self.kind, self.folder = "local", snapshot
+        self.kind, self.folder = "cache", snapshot
         return self.files()
 
     def _cached_snapshot(self) -> Path | None:
