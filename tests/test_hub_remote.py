@@ -240,23 +240,30 @@ def test_refused_token_says_so(hub, tmp_path):
 # ----------------------------------------------------------------------------- (6) the HF cache when the Hub is gone
 @pytest.mark.parametrize("how", ["server stopped", "HF_HUB_OFFLINE=1", "Hub answers 503"])
 def test_cached_repo_resolves_when_the_hub_is_gone(checkpoints, tmp_path, how):
-    code = f"""
+    first = f"emit(r=attempt(lambda: AutoTokenizer.from_pretrained({REPO!r})))"
+    again = f"""
         r = attempt(lambda: AutoTokenizer.from_pretrained({REPO!r}))
-        emit(r=r, ids=r["obj"]("hola")["input_ids"] if r["error"] is None else None)
+        emit(r=r, ids=r["obj"]("hola")["input_ids"] if r["error"] is None else None,
+             weights=attempt(lambda: Checkpoint.open({REPO!r}).require("model.safetensors", "AutoModel")),
+             inspect=attempt(lambda: inspect_weights({REPO!r})))
     """
     with FakeHub() as hub:
         hub.add_repo(REPO, checkpoints["main"])
         url = hub.url
-        assert run(code, tmp_path, url)["r"]["error"] is None  # fills the HF cache
+        assert run(first, tmp_path, url)["r"]["error"] is None  # caches the tokenizer's files, not the weights
         if how == "Hub answers 503":
             hub.outage = 503
-            out = run(code, tmp_path, url)
+            out = run(again, tmp_path, url)
     if how != "Hub answers 503":
-        out = run(code, tmp_path, url, offline=how == "HF_HUB_OFFLINE=1")
+        out = run(again, tmp_path, url, offline=how == "HF_HUB_OFFLINE=1")
     assert out["r"]["error"] is None, out["r"]
     assert out["ids"] == [101, 7570, 2721, 102]
     assert "⚠ hub" in out["r"]["trace"] and "from the local cache" in out["r"]["trace"]
     assert (tmp_path / "hub" / "models--org--tiny-bert" / "snapshots").is_dir()
+    # Files never downloaded: "not in the cache", not "this checkpoint has no weights".
+    assert out["weights"]["error"] == "HubUnreachable" and "not in the local cache" in out["weights"]["message"]
+    assert out["inspect"]["error"] == "MissingFile"
+    assert out["inspect"]["message"].startswith("cached copy of org/tiny-bert (Hub unreachable")
 
 
 def test_never_cached_and_unreachable_is_hub_unreachable(tmp_path):
