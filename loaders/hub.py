@@ -267,7 +267,8 @@ def load_json_file(path: Path, label: str) -> dict:
 
 
 def _looks_like_path(text: str) -> bool:
-    return text.startswith(("/", "./", "../", "~", ".\\")) or "\\" in text or text.count("/") > 1
+    # Slashes after "@" belong to a revision ("org/name@refs/pr/1"), not to a path.
+    return text.startswith(("/", "./", "../", "~", ".\\")) or "\\" in text or text.partition("@")[0].count("/") > 1
 
 
 def _offline() -> bool:
