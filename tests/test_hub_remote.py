@@ -104,6 +104,7 @@ def served(checkpoints):
     with FakeHub() as hub:
         hub.add_repo(REPO, checkpoints["main"])
         hub.add_revision(REPO, "v1", checkpoints["v1"])
+        hub.add_revision(REPO, "refs/pr/1", checkpoints["v1"])
         hub.add_repo("org/sharded", checkpoints["sharded"])
         hub.add_repo("org/bin-only", checkpoints["bin-only"])
         hub.add_repo("org/gated", checkpoints["main"], gated=True)
@@ -170,15 +171,21 @@ def test_model_from_hub_equals_the_local_folder(hub, checkpoints, tmp_path):
 
 # ----------------------------------------------------------------------------- (3) revisions
 def test_revision_in_the_id_or_as_argument(hub, tmp_path):
+    sha = hub.repos[REPO].revisions["v1"].sha
     out = run(f"""
-        at = attempt(lambda: AutoConfig.from_pretrained("{REPO}@v1"))
-        kw = attempt(lambda: AutoConfig.from_pretrained({REPO!r}, revision="v1"))
-        emit(at=at, kw=kw, layers=[at["obj"].num_hidden_layers, kw["obj"].num_hidden_layers])
+        specs = [("{REPO}@v1", None), ({REPO!r}, "v1"), ("{REPO}@refs/pr/1", None), ("{REPO}@{sha}", None)]
+        results = [attempt(lambda: AutoConfig.from_pretrained(spec, revision=rev)) for spec, rev in specs]
+        emit(**{{str(i): r for i, r in enumerate(results)}},
+             layers=[r["obj"].num_hidden_layers for r in results if r["error"] is None])
     """, tmp_path, hub.url)
-    assert out["layers"] == [1, 1]  # v1's config, not main's (2 layers)
-    assert "at revision v1" in out["at"]["trace"] and "at revision v1" in out["kw"]["trace"]
-    assert {r.path for r in hub.requests("GET") if r.file} == {f"/{REPO}/resolve/v1/config.json"}
-    assert f"/api/models/{REPO}/revision/v1" in {r.path for r in hub.log}
+    assert out["layers"] == [1, 1, 1, 1], out  # v1's config (also PR #1 and v1's commit), not main's (2 layers)
+    for i, rev in enumerate(["v1", "v1", "refs/pr/1", sha]):
+        assert f"at revision {rev}" in out[str(i)]["trace"]
+    # The blob is fetched once (same ETag); v1's commit is then already in the cache (no request at all).
+    assert {r.path for r in hub.log if r.file} == {f"/{REPO}/resolve/{rev}/config.json" for rev in ("v1", "refs%2Fpr%2F1")}
+    assert hub.fetched() == ["config.json"]
+    listed = {r.path for r in hub.log if r.path.startswith("/api/models/")}
+    assert listed == {f"/api/models/{REPO}/revision/{rev}" for rev in ("v1", "refs%2Fpr%2F1", sha)}
 
 
 def test_missing_revision_is_repo_not_found(hub, tmp_path):
