@@ -86,6 +86,17 @@ def _tiny_bert(folder: Path, minilm_dir: Path, *, layers: int = 2, shard: str | 
     return folder
 
 
+def _tiny_vit(folder: Path) -> Path:
+    """A ViT config and image processor; model.safetensors is junk that no image-processor test may fetch."""
+    import transformers as T
+
+    T.ViTImageProcessor(size={"height": 32, "width": 32}).save_pretrained(folder)
+    T.ViTConfig(hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=8, image_size=32,
+                patch_size=8).save_pretrained(folder)
+    (folder / "model.safetensors").write_bytes(b"\0" * 4096)
+    return folder
+
+
 @pytest.fixture(scope="module")
 def checkpoints(tmp_path_factory, minilm_dir) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("repos")
@@ -95,7 +106,7 @@ def checkpoints(tmp_path_factory, minilm_dir) -> dict[str, Path]:
         (folder / "config.json").write_text(json.dumps({"model_type": "bert", "num_hidden_layers": 1}))
     (bin_only / "pytorch_model.bin").write_bytes(b"\0" * 4096)  # never fetched: the Hub inspector refuses .bin
     return {"main": _tiny_bert(root / "main", minilm_dir), "v1": v1, "bin-only": bin_only,
-            "sharded": _tiny_bert(root / "sharded", minilm_dir, shard="1MB")}
+            "sharded": _tiny_bert(root / "sharded", minilm_dir, shard="1MB"), "vit": _tiny_vit(root / "vit")}
 
 
 @pytest.fixture(scope="module")
@@ -107,6 +118,7 @@ def served(checkpoints):
         hub.add_revision(REPO, "refs/pr/1", checkpoints["v1"])
         hub.add_repo("org/sharded", checkpoints["sharded"])
         hub.add_repo("org/bin-only", checkpoints["bin-only"])
+        hub.add_repo("org/tiny-vit", checkpoints["vit"])
         hub.add_repo("org/gated", checkpoints["main"], gated=True)
         hub.add_repo("org/private", checkpoints["main"], private=True)
         yield hub
@@ -148,6 +160,22 @@ def test_tokenizer_downloads_no_weights_and_matches_the_local_folder(hub, checkp
     assert set(fetched) <= {"config.json", *TOKENIZER_FILES}, fetched
     assert "model.safetensors" not in {r.file for r in hub.log}  # not even a HEAD
     assert "Hub repo id" in out["hub"]["trace"] and "downloaded" in out["hub"]["trace"]
+
+
+def test_image_processor_downloads_only_its_config(hub, checkpoints, tmp_path):
+    out = run(f"""
+        import numpy as np
+        from loaders import AutoImageProcessor
+        image = np.arange(40 * 50 * 3, dtype=np.uint8).reshape(40, 50, 3)
+        hub = attempt(lambda: AutoImageProcessor.from_pretrained("org/tiny-vit"))
+        local = AutoImageProcessor.from_pretrained({str(checkpoints["vit"])!r})
+        a, b = (p(image, return_tensors="np")["pixel_values"] for p in (hub["obj"], local))
+        emit(hub=hub, shape=a.shape, equal=bool((a == b).all()))
+    """, tmp_path, hub.url)
+    assert out["hub"]["error"] is None and out["shape"] == [1, 3, 32, 32] and out["equal"]
+    assert "preprocessor_config.json" in hub.fetched("org/tiny-vit")
+    assert set(hub.fetched("org/tiny-vit")) <= {"config.json", "preprocessor_config.json"}
+    assert "Hub repo id" in out["hub"]["trace"]
 
 
 # ----------------------------------------------------------------------------- (2) a model from the Hub
