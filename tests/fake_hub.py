@@ -102,9 +102,6 @@ class FakeHub:
         """Body bytes sent for one repo file, whole or in ranges."""
         return sum(r.sent for r in self.log if r.repo == repo_id and r.file == name)
 
-    def requests(self, method: str | None = None) -> list[Request]:
-        return [r for r in self.log if method is None or r.method == method]
-
     # ------------------------------------------------------------ lifecycle
     @property
     def url(self) -> str:

@@ -27,7 +27,6 @@ TOKENIZER_FILES = ["tokenizer.json", "tokenizer_config.json", "special_tokens_ma
 # Runs before each scenario: `attempt(fn)` turns a result or one of our errors into JSON-ready data.
 PRELUDE = '''
 import json
-from pathlib import Path
 import loaders
 from loaders import AutoConfig, AutoModel, AutoTokenizer, Checkpoint, inspect_weights
 from loaders.errors import LoaderError
@@ -71,13 +70,13 @@ def closed_port_url() -> str:
 
 
 # ----------------------------------------------------------------------------- checkpoints and the server
-def _tiny_bert(folder: Path, minilm_dir: Path, *, layers: int = 2, shard: str | None = None) -> Path:
+def _tiny_bert(folder: Path, minilm_dir: Path, *, shard: str | None = None) -> Path:
     """A transformers-built BERT (MiniLM's vocabulary, random weights) plus MiniLM's tokenizer files."""
     import torch
     import transformers as T
 
     torch.manual_seed(0)
-    config = T.BertConfig(vocab_size=30522, hidden_size=16, num_hidden_layers=layers, num_attention_heads=2,
+    config = T.BertConfig(vocab_size=30522, hidden_size=16, num_hidden_layers=2, num_attention_heads=2,
                           intermediate_size=37, max_position_embeddings=64)
     kwargs = {"max_shard_size": shard} if shard else {}
     T.BertModel(config).eval().save_pretrained(folder, **kwargs)
