@@ -20,7 +20,6 @@ _LAZY = {
     "BatchEncoding": "loaders.tokenization",
     "AutoFeatureExtractor": "loaders.feature_extraction",
     "AutoImageProcessor": "loaders.feature_extraction",
-    "AutoProcessor": "loaders.processing",
     "AutoModel": "loaders.modeling.auto",
     "AutoModelForMaskedLM": "loaders.modeling.auto",
     "AutoModelForCausalLM": "loaders.modeling.auto",
