@@ -9,11 +9,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+import transformers
 
 from loaders import AutoFeatureExtractor
 from loaders.errors import FeatureExtractionError
-
-transformers = pytest.importorskip("transformers")
 
 SR = 16000
 

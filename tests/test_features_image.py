@@ -9,12 +9,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+import transformers
 from PIL import Image
 
 from loaders import AutoImageProcessor
 from loaders.errors import FeatureExtractionError, InputError
-
-transformers = pytest.importorskip("transformers")
 
 FAMILIES = {  # transformers' PIL class → settings that make the test meaningful
     "ViTImageProcessorPil": {},

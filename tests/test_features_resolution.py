@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import transformers
 
 from loaders import AutoFeatureExtractor, AutoImageProcessor
 from loaders.errors import (
@@ -24,8 +25,6 @@ from loaders.errors import (
 from loaders.feature_extraction import load_preprocessor
 from loaders.feature_extraction.auto import FEATURE_EXTRACTORS, IMAGE_PROCESSORS
 from loaders.registry import REGISTRY
-
-transformers = pytest.importorskip("transformers")
 
 ROOT = Path(__file__).resolve().parent.parent
 CLIP_MEAN = [0.48145466, 0.4578275, 0.40821073]
