@@ -101,6 +101,13 @@ def _refuse_remote_code(raw: dict, source: str) -> None:
                                 "Checkpoint Explorer never executes code from a checkpoint.")
 
 
+def refuse_trust_remote_code(trust_remote_code: bool) -> None:
+    """Raise RemoteCodeRefused when a caller passes trust_remote_code=True."""
+    if trust_remote_code:
+        raise RemoteCodeRefused("trust_remote_code=True is refused: Checkpoint Explorer never runs code "
+                                "from a checkpoint.")
+
+
 def refuse_remote_code(raw: dict | None, source: str) -> None:
     """Raise RemoteCodeRefused if a JSON file (config, tokenizer_config, ...) carries `auto_map`."""
     if raw:
@@ -125,9 +132,7 @@ class AutoConfig:
     def from_pretrained(checkpoint, *, revision: str | None = None, token: str | None = None,
                         trust_remote_code: bool = False, **overrides) -> PretrainedConfig:
         """Read config.json, pick the dataclass by model_type; `overrides` replace keys (num_labels=…)."""
-        if trust_remote_code:
-            raise RemoteCodeRefused("trust_remote_code=True is refused: Checkpoint Explorer never runs code "
-                                    "from a checkpoint.")
+        refuse_trust_remote_code(trust_remote_code)
         trace = Trace("AutoConfig")
         ckpt = Checkpoint.open(checkpoint, revision=revision, token=token, trace=trace)
         raw = ckpt.read_json("config.json", required=True, purpose="AutoConfig")

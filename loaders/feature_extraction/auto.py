@@ -11,7 +11,7 @@ processor_config.json's "feature_extractor" / "image_processor" entry, when pres
 
 from __future__ import annotations
 
-from ..configuration import read_model_type
+from ..configuration import read_model_type, refuse_trust_remote_code
 from ..errors import FeatureExtractionError, MissingFile, RemoteCodeRefused, UnsupportedModelType
 from ..hub import Checkpoint
 from ..registry import get_family, import_object
@@ -42,7 +42,7 @@ class AutoFeatureExtractor:
                         trust_remote_code: bool = False, **overrides):
         """Resolve the class from preprocessor_config.json / config.json; `overrides` replace settings."""
         trace = Trace("AutoFeatureExtractor")
-        _refuse_trust(trust_remote_code)
+        refuse_trust_remote_code(trust_remote_code)
         ckpt = Checkpoint.open(checkpoint, revision=revision, token=token, trace=trace)
         raw = read_preprocessor_config(ckpt, trace, "feature_extractor", "AutoFeatureExtractor")
         name = _feature_extractor_name(ckpt, raw, trace)
@@ -65,7 +65,7 @@ class AutoImageProcessor:
                         **overrides):
         """Resolve the class like transformers 5; the numbers are those of its PIL backend (`backend="pil"`)."""
         trace = Trace("AutoImageProcessor")
-        _refuse_trust(trust_remote_code)
+        refuse_trust_remote_code(trust_remote_code)
         ckpt = Checkpoint.open(checkpoint, revision=revision, token=token, trace=trace)
         raw = read_preprocessor_config(ckpt, trace, "image_processor", "AutoImageProcessor")
         name = _image_processor_name(ckpt, raw, trace)
@@ -107,12 +107,6 @@ def _refuse_auto_map(raw: dict, auto_class: str) -> None:
     if not isinstance(auto_map, dict) or auto_class in auto_map or "AutoFeatureExtractor" in auto_map:
         raise RemoteCodeRefused(f"{PREPROCESSOR_FILE} asks to run the checkpoint's own Python code "
                                 f"(auto_map: {auto_map}); Checkpoint Explorer never executes code from a checkpoint.")
-
-
-def _refuse_trust(trust_remote_code: bool) -> None:
-    if trust_remote_code:
-        raise RemoteCodeRefused("trust_remote_code=True is refused: Checkpoint Explorer never runs code "
-                                "from a checkpoint.")
 
 
 # ---------------------------------------------------------------- class names

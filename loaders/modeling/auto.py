@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from ..configuration import PretrainedConfig, read_model_type
-from ..errors import NotImplementedFamily, RemoteCodeRefused, UnsupportedModelType
+from ..configuration import PretrainedConfig, read_model_type, refuse_trust_remote_code
+from ..errors import NotImplementedFamily, UnsupportedModelType
 from ..hub import Checkpoint
 from ..registry import MODEL_KINDS, Family, get_family, import_object
 from ..trace import Trace
@@ -38,9 +38,7 @@ class _AutoModel:
                         trust_remote_code: bool = False, config: PretrainedConfig | None = None, **kwargs):
         """Load `checkpoint` with the head this Auto class stands for; kwargs go to the model's from_pretrained
         (dtype, device, output_loading_info, ignore_mismatched_sizes, config overrides such as num_labels)."""
-        if trust_remote_code:
-            raise RemoteCodeRefused("trust_remote_code=True is refused: Checkpoint Explorer never runs code "
-                                    "from a checkpoint.")
+        refuse_trust_remote_code(trust_remote_code)
         trace = Trace(cls.kind)
         ckpt = Checkpoint.open(checkpoint, revision=revision, token=token, trace=trace)
         if config is not None:

@@ -59,8 +59,8 @@ from typing import ClassVar
 import torch
 from torch import nn
 
-from ..configuration import PretrainedConfig, refuse_remote_code
-from ..errors import ConfigError, LoaderError, RemoteCodeRefused, WeightLoadingError
+from ..configuration import PretrainedConfig, refuse_remote_code, refuse_trust_remote_code
+from ..errors import ConfigError, LoaderError, WeightLoadingError
 from ..hub import Checkpoint
 from ..registry import get_family
 from ..trace import Trace
@@ -158,9 +158,7 @@ class PreTrainedModel(nn.Module):
                         revision: str | None = None, token: str | None = None, trust_remote_code: bool = False,
                         config: PretrainedConfig | None = None, trace: Trace | None = None, **config_overrides):
         """Load `checkpoint` (folder, Hub id, or open Checkpoint) into this class; see the module docstring."""
-        if trust_remote_code:
-            raise RemoteCodeRefused("trust_remote_code=True is refused: Checkpoint Explorer never runs code "
-                                    "from a checkpoint.")
+        refuse_trust_remote_code(trust_remote_code)
         trace = trace if trace is not None else Trace(f"{cls.__name__}.from_pretrained")
         if "torch_dtype" in config_overrides:  # the pre-v5 name of `dtype`, still common in tutorials
             legacy = config_overrides.pop("torch_dtype")

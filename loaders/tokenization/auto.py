@@ -15,8 +15,8 @@ from typing import Any
 from tokenizers import AddedToken
 from tokenizers import Tokenizer as Backend
 
-from ..configuration import read_model_type, refuse_remote_code
-from ..errors import MalformedFile, MissingFile, NotImplementedFamily, RemoteCodeRefused, UnsupportedModelType
+from ..configuration import read_model_type, refuse_remote_code, refuse_trust_remote_code
+from ..errors import MalformedFile, MissingFile, NotImplementedFamily, UnsupportedModelType
 from ..hub import Checkpoint
 from ..registry import REGISTRY, get_family
 from ..trace import Trace
@@ -41,9 +41,7 @@ class AutoTokenizer:
     def from_pretrained(checkpoint, *, revision: str | None = None, token: str | None = None,
                         trust_remote_code: bool = False, **kwargs) -> Tokenizer:
         """Resolve the checkpoint, choose the class, build it; `kwargs` override tokenizer_config.json keys."""
-        if trust_remote_code:
-            raise RemoteCodeRefused("trust_remote_code=True is refused: Checkpoint Explorer never runs code "
-                                    "from a checkpoint.")
+        refuse_trust_remote_code(trust_remote_code)
         for ignored in ("use_fast", "_from_auto"):
             kwargs.pop(ignored, None)
         trace = Trace("AutoTokenizer")
