@@ -200,7 +200,7 @@ class Checkpoint:
             raise RepoNotFound(f"Repo {self.repo_id!r} was not found on the Hub (or is private: set HF_TOKEN); "
                                "check the spelling.") from e
         except hf.HfHubHTTPError as e:
-            if e.response.status_code != 401:  # 5xx, 429: the Hub is down or busy → packaged copy or cache
+            if getattr(e.response, "status_code", None) != 401:  # 5xx, 429: the Hub is down or busy → packaged copy or cache
                 return self._offline_files(e)
             # A 401 without RepoNotFound/GatedRepo is the Hub refusing the token itself (expired, mistyped).
             raise GatedRepo(f"The Hub refused the token for {self.repo_id} (401 invalid credentials); "
