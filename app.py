@@ -49,6 +49,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         or "127.0.0.1", help="interface to bind (default 127.0.0.1; env CE_HOST)")
     parser.add_argument("--port", type=int, default=int(os.environ.get("CE_PORT") or
                         os.environ.get("GRADIO_SERVER_PORT") or 7860), help="port (default 7860; env CE_PORT)")
+    # Uploads above this are refused by gradio before any handler runs (audio is also capped by
+    # duration, images by Pillow's decompression-bomb limit, in loaders.media).
+    parser.add_argument("--max-file-size", default=os.environ.get("CE_MAX_FILE_SIZE") or "100mb",
+                        help="largest accepted upload, e.g. 100mb (env CE_MAX_FILE_SIZE)")
     return parser.parse_args(argv)
 
 
@@ -56,7 +60,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     demo = build_app()
     demo.queue(default_concurrency_limit=4, max_size=64)
-    demo.launch(server_name=args.host, server_port=args.port, css=css(), footer_links=["api"])
+    demo.launch(server_name=args.host, server_port=args.port, css=css(), footer_links=["api"],
+                max_file_size=args.max_file_size)
 
 
 if __name__ == "__main__":

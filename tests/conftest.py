@@ -37,34 +37,42 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def app_url():
-    """The real app (`python app.py`) started in a subprocess on a free loopback port."""
+def start_app(name: str = "app", **env_extra: str) -> tuple[subprocess.Popen, str]:
+    """Start `python app.py` on a free loopback port (offline); returns (process, url) once it answers."""
     port = _free_port()
-    env = dict(os.environ, HF_HUB_OFFLINE="1", GRADIO_ANALYTICS_ENABLED="False", PYTHONUNBUFFERED="1")
-    log = open(ARTIFACTS.mkdir(exist_ok=True) or ARTIFACTS / "app.log", "w")
+    env = dict(os.environ, HF_HUB_OFFLINE="1", GRADIO_ANALYTICS_ENABLED="False", PYTHONUNBUFFERED="1", **env_extra)
+    ARTIFACTS.mkdir(exist_ok=True)
+    log = open(ARTIFACTS / f"{name}.log", "w")  # noqa: SIM115 — closed by stop_app via the process
     proc = subprocess.Popen([sys.executable, "app.py", "--host", "127.0.0.1", "--port", str(port)], cwd=ROOT,
                             env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/"
     deadline = time.time() + 120
     while time.time() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"app.py exited with {proc.returncode}; see {ARTIFACTS / 'app.log'}")
+            raise RuntimeError(f"app.py exited with {proc.returncode}; see {ARTIFACTS / f'{name}.log'}")
         try:
             urllib.request.urlopen(url, timeout=2)
-            break
+            return proc, url
         except OSError:
             time.sleep(0.5)
-    else:
-        proc.kill()
-        raise RuntimeError("app.py did not answer within 120 s")
-    yield url
+    proc.kill()
+    raise RuntimeError("app.py did not answer within 120 s")
+
+
+def stop_app(proc: subprocess.Popen) -> None:
     proc.terminate()
     try:
         proc.wait(timeout=10)
     except subprocess.TimeoutExpired:
         proc.kill()
-    log.close()
+
+
+@pytest.fixture(scope="session")
+def app_url():
+    """The real app (`python app.py`) started in a subprocess on a free loopback port."""
+    proc, url = start_app()
+    yield url
+    stop_app(proc)
 
 
 @pytest.fixture(scope="session")

@@ -58,3 +58,9 @@ def test_trace_html_escapes_and_marks_warnings():
     t.warn("tokenizer.json", "padding ignored", "padding", {"Fixed": 128})
     out = trace_html(t)
     assert "&lt;b&gt;Bert&lt;/b&gt;" in out and 'class="warn"' in out and "<h4>AutoTokenizer</h4>" in out
+
+
+def test_upload_size_cap_flag(monkeypatch):
+    monkeypatch.delenv("CE_MAX_FILE_SIZE", raising=False)
+    assert app.parse_args([]).max_file_size == "100mb"
+    assert app.parse_args(["--max-file-size", "5mb"]).max_file_size == "5mb"
