@@ -108,18 +108,19 @@ def _decode_file(source, max_seconds: float):
     return rate, data, fmt
 
 
-def _open_bytes(source) -> tuple[str, Any]:
+def _open_bytes(source, what: str = "audio",
+                empty_hint: str = "record or upload a file with sound in it") -> tuple[str, Any]:
     """A display name and a file-like object; missing and zero-byte files raise InputError."""
     if isinstance(source, (bytes, bytearray, memoryview)):
         raw = bytes(source)
         if not raw:
-            raise InputError("The uploaded audio is empty (0 bytes); record or upload a file with sound in it.")
-        return "The uploaded audio", io.BytesIO(raw)
+            raise InputError(f"The uploaded {what} is empty (0 bytes); {empty_hint}.")
+        return f"The uploaded {what}", io.BytesIO(raw)
     path = Path(os.fspath(source))
     if not path.is_file():
-        raise InputError(f"Audio file {path.name!r} does not exist; upload it again.")
+        raise InputError(f"{what.capitalize()} file {path.name!r} does not exist; upload it again.")
     if path.stat().st_size == 0:
-        raise InputError(f"{path.name!r} is empty (0 bytes); record or upload a file with sound in it.")
+        raise InputError(f"{path.name!r} is empty (0 bytes); {empty_hint}.")
     return repr(path.name), path
 
 
@@ -236,7 +237,7 @@ def _open_image(source, limit: int | None):
     if isinstance(source, Image.Image):
         _check_pixels(source.size, limit)
         return source, "image"
-    name, handle = _image_handle(source)
+    name, handle = _open_bytes(source, "image", "upload it again")
     try:
         with warnings.catch_warnings():
             # Pillow warns between 1× and 2× its limit and raises above; both mean "refuse" here.
@@ -250,19 +251,6 @@ def _open_image(source, limit: int | None):
         raise InputError(f"{name} is not an image Pillow can read; upload {IMAGE_FORMATS}.") from e
     _check_pixels(image.size, limit, name)
     return image, name
-
-
-def _image_handle(source) -> tuple[str, Any]:
-    if isinstance(source, (bytes, bytearray, memoryview)):
-        if not bytes(source):
-            raise InputError("The uploaded image is empty (0 bytes); upload it again.")
-        return "The uploaded image", io.BytesIO(bytes(source))
-    path = Path(os.fspath(source))
-    if not path.is_file():
-        raise InputError(f"Image file {path.name!r} does not exist; upload it again.")
-    if path.stat().st_size == 0:
-        raise InputError(f"{path.name!r} is empty (0 bytes); upload it again.")
-    return repr(path.name), path
 
 
 def _check_pixels(size: tuple[int, int], limit: int | None, name: str = "The image") -> None:
